@@ -1,0 +1,66 @@
+/**
+ * Golden fixtures (GUIDE §8): every `*.json` in TRACOCO_GOLDEN_DIR whose `kind` a test knows.
+ * Tensors are `{shape, data}` flat row-major arrays in PyTorch layout (NCDHW).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { goldenDir } from './env.js';
+
+export interface GoldenTensor {
+  shape: number[];
+  dtype?: string;
+  data: number[];
+}
+
+export interface GoldenFile<T = any> {
+  file: string;
+  doc: T;
+}
+
+/** Skip reason for node:test when the golden directory is absent. */
+export const skipUnlessGolden: string | false = existsSync(goldenDir) ? false : `golden directory not found at ${goldenDir}`;
+
+/** All golden files of a kind (by their `kind` field), sorted by name. */
+export function goldenFilesOfKind<T = any>(kind: string): GoldenFile<T>[] {
+  if (!existsSync(goldenDir)) return [];
+  const out: GoldenFile<T>[] = [];
+  for (const name of readdirSync(goldenDir).filter((n) => n.endsWith('.json')).sort()) {
+    const file = join(goldenDir, name);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { kind?: string };
+    if (doc.kind === kind) out.push({ file, doc: doc as T });
+  }
+  return out;
+}
+
+export function toFloat32(t: GoldenTensor): Float32Array {
+  return Float32Array.from(t.data);
+}
+
+/** Whether |a-b| <= abs + rel*|b| elementwise; returns the worst offender for messages. */
+export function compareArrays(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: { abs: number; rel?: number },
+): { ok: boolean; worstIndex: number; worstDiff: number; maxAbsDiff: number } {
+  if (actual.length !== expected.length) return { ok: false, worstIndex: -1, worstDiff: Infinity, maxAbsDiff: Infinity };
+  let ok = true;
+  let worstIndex = -1;
+  let worstExcess = -Infinity;
+  let maxAbsDiff = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const diff = Math.abs(actual[i]! - expected[i]!);
+    const allowed = tol.abs + (tol.rel ?? 0) * Math.abs(expected[i]!);
+    if (!(diff <= allowed)) ok = false;
+    if (diff - allowed > worstExcess) {
+      worstExcess = diff - allowed;
+      worstIndex = i;
+    }
+    if (diff > maxAbsDiff || Number.isNaN(diff)) maxAbsDiff = diff;
+  }
+  return { ok, worstIndex, worstDiff: worstIndex >= 0 ? Math.abs(actual[worstIndex]! - expected[worstIndex]!) : 0, maxAbsDiff };
+}
+
+/** Prints how many golden cases a test checked (the issue asks for the count). */
+export function reportChecked(kind: string, files: number, cases: number): void {
+  process.stdout.write(`# golden ${kind}: checked ${cases} case(s) from ${files} file(s) in ${goldenDir}\n`);
+}
