@@ -60,7 +60,7 @@ export function compareArrays(
   return { ok, worstIndex, worstDiff: worstIndex >= 0 ? Math.abs(actual[worstIndex]! - expected[worstIndex]!) : 0, maxAbsDiff };
 }
 
-/** Prints how many golden cases a test checked (the issue asks for the count). */
-export function reportChecked(kind: string, files: number, cases: number): void {
-  process.stdout.write(`# golden ${kind}: checked ${cases} case(s) from ${files} file(s) in ${goldenDir}\n`);
+/** Reports how many golden cases a test checked (shown by the test reporter). */
+export function reportChecked(t: { diagnostic(message: string): void }, kind: string, files: number, cases: number): void {
+  t.diagnostic(`golden ${kind}: checked ${cases} case(s) from ${files} file(s) in ${goldenDir}`);
 }
