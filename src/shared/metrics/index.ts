@@ -1,0 +1,22 @@
+/** Segmentation metrics and post-processing (GUIDE §5 Evaluation). */
+export { euclideanDistanceTransform, squaredDistanceTransform } from './distance-transform.js';
+export {
+  directedSurfaceDistances,
+  percentile,
+  surfaceBorder,
+  surfaceDistanceMetrics,
+  type SurfaceDistanceMetrics,
+} from './surface-distance.js';
+export {
+  checkMaskShape,
+  checkSpacing,
+  dice,
+  diceFromCounts,
+  jaccard,
+  jaccardFromCounts,
+  overlapCounts,
+  type OverlapCounts,
+} from './overlap.js';
+export { labelComponents, type Components } from './connected-components.js';
+export { DEFAULT_MIN_COMPONENT_VOXELS, largestComponent, removeSmallComponents } from './post-process.js';
+export { caseMetrics, meanMetrics, METRIC_NAMES, type SegmentationMetrics } from './case-metrics.js';
