@@ -1,11 +1,94 @@
 import type { Command } from 'commander';
+import { PHANTOM_MIN_SIZE } from '../../shared/data/phantom.js';
+import { TracocoError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log.js';
+import { formatShape, type Shape3 } from '../../shared/volume.js';
+import { nonNegativeInt, positiveInt, printResult, shapeXYZ } from '../options.js';
 
-/** `tracoco synth` (GUIDE §3). */
+const DEFAULT_SIZE: Shape3 = [64, 64, 48];
+
+interface SynthFlags {
+  out: string;
+  cases: number;
+  size?: Shape3;
+  seed: number;
+  testCases?: number;
+  json?: boolean;
+}
+
+/** `tracoco synth` (GUIDE §3): writes a phantom dataset in the MSD layout. */
 export function registerSynth(program: Command): void {
   program
     .command('synth')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new Error('tracoco synth is not implemented yet');
+    .description('write a phantom dataset (Medical Segmentation Decathlon layout: dataset.json, imagesTr, labelsTr, imagesTs, labelsTs)')
+    .requiredOption('--out <dir>', 'output directory (created when missing)')
+    .option('--cases <n>', 'number of cases, training + test', positiveInt, 20)
+    .option('--size <XxYxZ>', `volume size in voxels, each at least ${PHANTOM_MIN_SIZE} (default: ${formatShape(DEFAULT_SIZE)})`, shapeXYZ)
+    .option('--seed <s>', 'random seed: the same seed writes byte-identical files', nonNegativeInt, 0)
+    .option('--test-cases <n>', 'cases held out as the labelled test split (default: 25% of --cases, at least 1)', nonNegativeInt)
+    .option('--json', 'print {out, training, test, shape, seed} as one JSON object on stdout')
+    .action(async (flags: SynthFlags) => {
+      const shape = flags.size ?? DEFAULT_SIZE;
+      checkFlags(flags, shape);
+      const { writePhantomDataset } = await import('../../shared/data/phantom-dataset.js');
+      const progress = await progressReporter();
+      let result;
+      try {
+        result = await writePhantomDataset({
+          out: flags.out,
+          cases: flags.cases,
+          testCases: flags.testCases,
+          shape,
+          seed: flags.seed,
+          onProgress: progress.update,
+        });
+      } finally {
+        progress.stop();
+      }
+      const { root, training, test } = result;
+      printResult(flags.json === true, { out: root, training, test, shape, seed: flags.seed }, () =>
+        `wrote ${training.length} training and ${test.length} test cases (${formatShape(shape)}, seed ${flags.seed}) to ${root}`,
+      );
     });
+}
+
+function checkFlags(flags: SynthFlags, shape: Shape3): void {
+  if (shape.some((v) => v < PHANTOM_MIN_SIZE)) {
+    throw new TracocoError(`every axis must be at least ${PHANTOM_MIN_SIZE} voxels, got ${formatShape(shape)}`, { flag: '--size' });
+  }
+  if (flags.cases < 2) throw new TracocoError('need at least 2 cases (one training, one test)', { flag: '--cases' });
+  if (flags.testCases !== undefined && flags.testCases >= flags.cases) {
+    throw new TracocoError(`must be less than --cases (${flags.cases}), got ${flags.testCases}`, { flag: '--test-cases' });
+  }
+}
+
+interface ProgressReporter {
+  update: (done: number, total: number) => void;
+  stop: () => void;
+}
+
+/** A progress bar for people at a terminal; one structured log line per case otherwise. */
+async function progressReporter(): Promise<ProgressReporter> {
+  if (!process.stderr.isTTY) {
+    const log = createLogger({ command: 'synth' });
+    return { update: (done, total) => log.info('synth.case', { done, total }), stop: () => {} };
+  }
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'synth [{bar}] {value}/{total} cases', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (done, total) => {
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
+      bar.update(done);
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
 }

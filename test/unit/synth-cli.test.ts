@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readNifti } from '../../src/shared/io/index.js';
+import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/env.js';
+
+/** Every file under `root` (relative path -> bytes). */
+function readTree(root: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath, entry.name);
+    out.set(full.slice(root.length + 1), readFileSync(full));
+  }
+  return out;
+}
+
+const ARGS = ['--cases', '4', '--size', '24x20x16', '--seed', '5'];
+
+test('tracoco synth --json writes a readable MSD dataset and reports it', async () => {
+  const dir = tempDir();
+  try {
+    const out = join(dir.path, 'data');
+    const r = runCli(['synth', '--out', out, ...ARGS, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assert.deepEqual(result, {
+      out,
+      training: ['phantom_000', 'phantom_001', 'phantom_002'],
+      test: ['phantom_003'],
+      shape: [24, 20, 16],
+      seed: 5,
+    });
+    // stderr is not a TTY here: one structured log line per case
+    const events = r.stderr.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(
+      events.filter((e) => e.event === 'synth.case').map((e) => [e.done, e.total]),
+      [[1, 4], [2, 4], [3, 4], [4, 4]],
+    );
+
+    const json = JSON.parse(readFileSync(join(out, 'dataset.json'), 'utf8'));
+    assert.equal(json.numTraining, 3);
+    assert.equal(json.numTest, 1);
+    for (const entry of [...json.training, ...json.test]) {
+      const image = await readNifti(join(out, entry.image));
+      const label = await readNifti(join(out, entry.label));
+      assert.deepEqual([...image.shape], [24, 20, 16]);
+      assert.deepEqual([...label.shape], [24, 20, 16]);
+      assert.ok(label.data.some((v) => v === 1), `${entry.label} has no organ`);
+      assert.ok(label.data.every((v) => v === 0 || v === 1), `${entry.label} has values outside 0..1`);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('tracoco synth is byte-identical across two runs with the same seed', () => {
+  const dir = tempDir();
+  try {
+    const a = runCli(['synth', '--out', join(dir.path, 'a'), ...ARGS]);
+    const b = runCli(['synth', '--out', join(dir.path, 'b'), ...ARGS]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, 0, b.stderr);
+    assert.match(a.stdout, /wrote 3 training and 1 test cases/);
+    const treeA = readTree(join(dir.path, 'a'));
+    const treeB = readTree(join(dir.path, 'b'));
+    assert.equal(treeA.size, 9);
+    assert.deepEqual([...treeA.keys()].sort(), [...treeB.keys()].sort());
+    for (const [path, bytes] of treeA) assert.ok(bytes.equals(treeB.get(path)!), `${path} differs`);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('tracoco synth --test-cases overrides the split', () => {
+  const dir = tempDir();
+  try {
+    const out = join(dir.path, 'data');
+    const r = runCli(['synth', '--out', out, ...ARGS, '--test-cases', '2', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assert.deepEqual(result.training, ['phantom_000', 'phantom_001']);
+    assert.deepEqual(result.test, ['phantom_002', 'phantom_003']);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('tracoco synth rejects bad flags, naming the flag, and documents them in --help', () => {
+  const dir = tempDir();
+  try {
+    const out = join(dir.path, 'data');
+    const cases: [string[], RegExp][] = [
+      [['--size', '8x8x8'], /--size/],
+      [['--size', '64x64'], /--size/],
+      [['--cases', 'many'], /--cases/],
+      [['--cases', '1'], /--cases/],
+      [['--seed', '-3'], /--seed/],
+      [['--cases', '4', '--test-cases', '4'], /--test-cases/],
+    ];
+    for (const [flags, names] of cases) {
+      const r = runCli(['synth', '--out', out, ...flags]);
+      assert.notEqual(r.status, 0, `${flags.join(' ')} was accepted`);
+      assert.match(r.stderr, names, `${flags.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+    }
+    const missingOut = runCli(['synth']);
+    assert.notEqual(missingOut.status, 0);
+    assert.match(missingOut.stderr, /--out/);
+
+    const help = runCli(['synth', '--help']);
+    assert.equal(help.status, 0);
+    for (const flag of ['--out', '--cases', '--size', '--seed', '--test-cases', '--json']) assert.match(help.stdout, new RegExp(flag));
+  } finally {
+    dir.cleanup();
+  }
+});
