@@ -1,0 +1,22 @@
+/** Losses and schedules of TraCoCo training (GUIDE §5). */
+export { crcLoss, CRC_DEFAULTS, type CrcLoss, type CrcOptions } from './crc.js';
+export { pseudoLabelCrossEntropy } from './pseudo-ce.js';
+export {
+  translationLoss,
+  translationTarget,
+  translationKl,
+  TRANSLATION_MODES,
+  type TranslationLoss,
+  type TranslationLossOptions,
+  type TranslationMode,
+} from './translation.js';
+export { negativeEntropy, xLogX } from './entropy.js';
+export {
+  sigmoidRampup,
+  linearRampup,
+  consistencyWeight,
+  polyLearningRate,
+  type ConsistencyWeightOptions,
+  type RampupType,
+} from './schedules.js';
+export { supervisedLoss, type SupervisedLoss } from './supervised.js';
