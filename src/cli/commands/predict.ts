@@ -1,11 +1,133 @@
 import type { Command } from 'commander';
+import { TracocoError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log.js';
+import { formatShape, spacingAffine, voxelCount, type Affine, type Shape3, type Vec3 } from '../../shared/volume.js';
+import { oneOf, positiveInt, printResult, shapeXYZ } from '../options.js';
 
-/** `tracoco predict` (GUIDE §3). */
+const DEFAULT_PATCH: Shape3 = [112, 112, 80];
+/** The VNet downsamples four times: every patch axis must be a multiple of this. */
+const PATCH_MULTIPLE = 16;
+
+export interface PredictFlags {
+  checkpoint: string;
+  input: string;
+  output: string;
+  probabilities?: boolean;
+  /** Default DEFAULT_PATCH. */
+  patch?: Shape3;
+  strideXy: number;
+  strideZ: number;
+  normalize: 'minmax' | 'none';
+  backend?: string;
+  batch: number;
+  json?: boolean;
+}
+
+export interface PredictReport {
+  output: string;
+  shape: number[];
+  classes: number;
+  /** Voxels per class in the label map. */
+  voxels: number[];
+  backend: string;
+  seconds: number;
+}
+
+/** `tracoco predict` (GUIDE §3): sliding-window segmentation of one volume into a NIfTI file. */
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new Error('tracoco predict is not implemented yet');
+    .description('segment one volume with a checkpoint (sliding window) and write labels (uint8) or class probabilities (float32, 4D x,y,z,class) as NIfTI')
+    .requiredOption('--checkpoint <file>', 'model checkpoint (.safetensors)')
+    .requiredOption('--input <file>', 'image (.nii / .nii.gz, or a reference .h5 case)')
+    .requiredOption('--output <file>', 'output NIfTI (.nii.gz or .nii)')
+    .option('--probabilities', 'write float32 class probabilities [x, y, z, class] instead of labels')
+    .option('--patch <XxYxZ>', `window size, each a multiple of ${PATCH_MULTIPLE} (default: ${formatShape(DEFAULT_PATCH)})`, shapeXYZ)
+    .option('--stride-xy <n>', 'window stride along x and y', positiveInt, 18)
+    .option('--stride-z <n>', 'window stride along z', positiveInt, 4)
+    .option('--normalize <mode>', "'minmax' rescales the image to [0, 1] first (the reference testing transform); 'none' uses it as stored", oneOf(['minmax', 'none'] as const), 'minmax')
+    .option('--backend <name>', 'tfjs backend: tensorflow, native or cpu (default: the fastest available)')
+    .option('--batch <n>', 'windows per forward pass', positiveInt, 1)
+    .option('--json', 'print {output, shape, classes, voxels, backend, seconds} as one JSON object on stdout')
+    .action(async (flags: PredictFlags) => {
+      const report = await runPredict(flags);
+      printResult(flags.json === true, report, () =>
+        `wrote ${flags.probabilities ? 'probabilities' : 'labels'} ${formatShape(report.shape)} to ${report.output} ` +
+          `(${report.classes} classes, voxels per class ${report.voxels.join('/')}, ${report.seconds.toFixed(1)} s on ${report.backend})`,
+      );
     });
+}
+
+function checkFlags(flags: PredictFlags & { patch: Shape3 }): void {
+  if (flags.patch.some((v) => v % PATCH_MULTIPLE !== 0)) {
+    throw new TracocoError(`every axis must be a multiple of ${PATCH_MULTIPLE} (the VNet downsamples 4 times), got ${formatShape(flags.patch)}`, { flag: '--patch' });
+  }
+  const out = flags.output.toLowerCase();
+  if (!out.endsWith('.nii') && !out.endsWith('.nii.gz')) {
+    throw new TracocoError(`expected a .nii or .nii.gz file name, got ${flags.output}`, { flag: '--output' });
+  }
+}
+
+interface InputVolume {
+  image: Float32Array;
+  shape: Shape3;
+  spacing: Vec3;
+  affine: Affine;
+}
+
+async function readInput(path: string): Promise<InputVolume> {
+  const io = await import('../../shared/io/index.js');
+  const format = io.volumeFormat(path);
+  if (format === 'hdf5') {
+    const c = await io.readHdf5Case(path);
+    return { image: io.toImageArray(c.image, c.shape, path), shape: c.shape, spacing: [1, 1, 1], affine: spacingAffine([1, 1, 1]) };
+  }
+  if (format !== 'nifti') throw new TracocoError(`expected a .nii, .nii.gz or .h5 file, got ${path}`, { flag: '--input' });
+  const v = await io.readNifti(path);
+  if (v.shape.length !== 3) throw new TracocoError(`expected a 3D image, got shape ${formatShape(v.shape)}`, { file: path });
+  const shape: Shape3 = [v.shape[0]!, v.shape[1]!, v.shape[2]!];
+  return { image: io.toImageArray(v.data, shape, path), shape, spacing: v.spacing, affine: v.affine };
+}
+
+/** Reads the checkpoint and image, predicts, writes the NIfTI output. */
+export async function runPredict(options: PredictFlags): Promise<PredictReport> {
+  const flags = { ...options, patch: options.patch ?? DEFAULT_PATCH };
+  checkFlags(flags);
+  const started = performance.now();
+  const log = createLogger({ command: 'predict' });
+  const { initBackend } = await import('../../shared/backend/index.js');
+  const backend = await initBackend(flags.backend);
+  const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
+  const { slidingWindowPredict } = await import('../../shared/inference/index.js');
+  const { writeNifti } = await import('../../shared/io/index.js');
+  const model = await loadCheckpoint(flags.checkpoint);
+  try {
+    if (model.config.inChannels !== 1) {
+      throw new TracocoError(`the model expects ${model.config.inChannels} input channels; predict reads single-channel images`, { file: flags.checkpoint });
+    }
+    const input = await readInput(flags.input);
+    log.info('predict.start', { input: flags.input, shape: input.shape, patch: flags.patch, backend: backend.name });
+    const result = await slidingWindowPredict(model, input.image, input.shape, {
+      patch: flags.patch,
+      strideXY: flags.strideXy,
+      strideZ: flags.strideZ,
+      batch: flags.batch,
+      normalize: flags.normalize,
+      source: flags.input,
+      onProgress: (done, total) => log.debug('predict.progress', { done, total }),
+    });
+    const geometry = { spacing: input.spacing, affine: input.affine };
+    if (flags.probabilities) {
+      await writeNifti(flags.output, { data: result.probabilities, shape: [...input.shape, result.classes], ...geometry }, { datatype: 'float32' });
+    } else {
+      await writeNifti(flags.output, { data: result.labels, shape: input.shape, ...geometry }, { datatype: 'uint8' });
+    }
+    const voxels = new Array<number>(result.classes).fill(0);
+    for (const label of result.labels) voxels[label]!++;
+    const seconds = (performance.now() - started) / 1000;
+    log.info('predict.done', { output: flags.output, seconds, voxels: voxelCount(input.shape) });
+    return { output: flags.output, shape: [...input.shape], classes: result.classes, voxels, backend: backend.name, seconds };
+  } finally {
+    model.dispose();
+  }
 }

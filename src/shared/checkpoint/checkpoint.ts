@@ -1,0 +1,119 @@
+/**
+ * VNet checkpoints (GUIDE §3): one `.safetensors` file holding the state_dict in PyTorch layout
+ * and names (BN buffers included, `num_batches_tracked` as I64) and the architecture in
+ * `__metadata__` (`n_filters`, `n_classes`, `n_channels`, `normalization`, `has_dropout`,
+ * `format: "pt"`) plus any extra string entries of the caller (e.g. the training step).
+ * So `safetensors.torch.load_file` + `VNet.load_state_dict(strict=True)` reads it.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileError, TracocoError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { StateDict } from '../model/layout.js';
+import { NORMALIZATIONS, VNet, type Normalization, type VNetConfig } from '../model/vnet.js';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+
+/** Metadata keys that describe the architecture; extra metadata may not reuse them. */
+export const ARCHITECTURE_KEYS = ['n_filters', 'n_classes', 'n_channels', 'normalization', 'has_dropout', 'format'] as const;
+
+export function architectureMetadata(config: VNetConfig): Record<string, string> {
+  return {
+    n_filters: String(config.filters),
+    n_classes: String(config.classes),
+    n_channels: String(config.inChannels),
+    normalization: config.normalization,
+    has_dropout: String(config.dropout),
+    format: 'pt',
+  };
+}
+
+/** The checkpoint bytes of `model` (e.g. for an object store); `extraMetadata` adds string entries. */
+export function encodeCheckpoint(model: VNet, extraMetadata: Record<string, string> = {}): Uint8Array {
+  for (const key of Object.keys(extraMetadata)) {
+    if ((ARCHITECTURE_KEYS as readonly string[]).includes(key)) {
+      throw new TracocoError(`extra checkpoint metadata may not override the architecture key '${key}'`, { field: key });
+    }
+  }
+  return encodeSafetensors(model.stateDict(), { ...architectureMetadata(model.config), ...extraMetadata });
+}
+
+export interface DecodedCheckpoint {
+  model: VNet;
+  /** Every `__metadata__` entry, architecture and extra ones. */
+  metadata: Record<string, string>;
+}
+
+/** Rebuilds the VNet of a checkpoint from its bytes; `source` names the file in errors. */
+export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedCheckpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const config = vnetConfigFor(tensors, metadata, source);
+  return { model: VNet.fromStateDict(config, tensors, source), metadata };
+}
+
+/** Writes `model` to `path` atomically (temp file + rename). */
+export async function saveCheckpoint(path: string, model: VNet, extraMetadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(model, extraMetadata));
+}
+
+/** Reads a checkpoint with its metadata. */
+export async function readCheckpoint(path: string): Promise<DecodedCheckpoint> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw fileError(path, 'cannot read checkpoint', err);
+  }
+  return decodeCheckpoint(bytes, path);
+}
+
+/** Reads the VNet of a checkpoint (architecture from its metadata). */
+export async function loadCheckpoint(path: string): Promise<VNet> {
+  return (await readCheckpoint(path)).model;
+}
+
+/**
+ * The architecture of a checkpoint: metadata entries win; absent ones are inferred from the
+ * weights (a safetensors written by other tools may carry no metadata). Dropout defaults to the
+ * reference's `has_dropout=True`; it only matters in training.
+ */
+export function vnetConfigFor(sd: StateDict, metadata: Record<string, string>, source: string): VNetConfig {
+  const inferred = inferVNetConfig(sd, source);
+  const int = (key: string, fallback: number) => {
+    const text = metadata[key];
+    if (text === undefined) return fallback;
+    const v = Number(text);
+    if (!Number.isInteger(v) || v <= 0) throw new TracocoError(`metadata must be a positive integer, got '${text}'`, { file: source, field: key });
+    return v;
+  };
+  const normalization = metadata.normalization ?? inferred.normalization;
+  if (!(NORMALIZATIONS as readonly string[]).includes(normalization)) {
+    throw new TracocoError(`unknown normalization '${normalization}' (expected ${NORMALIZATIONS.join(', ')})`, { file: source, field: 'normalization' });
+  }
+  const dropoutText = metadata.has_dropout;
+  if (dropoutText !== undefined && dropoutText !== 'true' && dropoutText !== 'false') {
+    throw new TracocoError(`metadata must be 'true' or 'false', got '${dropoutText}'`, { file: source, field: 'has_dropout' });
+  }
+  return {
+    filters: int('n_filters', inferred.filters),
+    classes: int('n_classes', inferred.classes),
+    inChannels: int('n_channels', inferred.inChannels),
+    normalization: normalization as Normalization,
+    dropout: dropoutText === undefined ? inferred.dropout : dropoutText === 'true',
+  };
+}
+
+/**
+ * Reads the architecture off a VNet state_dict: filters and input channels from
+ * `block_one.conv.0.weight`, classes from `out_conv.weight`, the norm from which keys exist.
+ */
+export function inferVNetConfig(sd: StateDict, source: string): VNetConfig {
+  const first = sd.get('block_one.conv.0.weight');
+  const out = sd.get('out_conv.weight');
+  if (!first || first.shape.length !== 5) throw new TracocoError("not a VNet state_dict: no 5D 'block_one.conv.0.weight'", { file: source });
+  if (!out || out.shape.length !== 5) throw new TracocoError("not a VNet state_dict: no 5D 'out_conv.weight'", { file: source });
+  let normalization: Normalization;
+  if (sd.has('block_one.conv.1.running_mean')) normalization = 'batchnorm';
+  else if (sd.has('block_one.conv.1.weight')) normalization = 'groupnorm';
+  else if (sd.has('block_two.conv.2.weight')) normalization = 'none';
+  else normalization = 'instancenorm';
+  return { filters: first.shape[0]!, inChannels: first.shape[1]!, classes: out.shape[0]!, normalization, dropout: true };
+}

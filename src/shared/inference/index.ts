@@ -1,0 +1,11 @@
+/** Whole-volume inference (GUIDE §5 evaluation): sliding windows with averaged softmax. */
+export {
+  slidingWindowPredict,
+  windowStarts,
+  minMaxNormalize,
+  centredPadding,
+  type SlidingWindowOptions,
+  type SlidingWindowResult,
+  type WindowPredictor,
+  type InputNormalization,
+} from './sliding-window.js';

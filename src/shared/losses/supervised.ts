@@ -1,0 +1,52 @@
+/**
+ * Supervised loss on the labelled half (GUIDE §5):
+ *   loss = 0.5 × (CE(logits, labels) + DiceLoss(softmax(logits)[..., 1], labels == 1))
+ * CE is averaged over voxels; DiceLoss(p, t) = 1 − (2Σpt + 1e-5)/(Σp² + Σt² + 1e-5) over the
+ * whole batch, as the reference's `dice_loss`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+// Registers tfjs's gradients (tfjs-core alone has none): the loss is differentiated in training.
+import '@tensorflow/tfjs';
+import { TracocoError } from '../errors.js';
+
+export const DICE_SMOOTH = 1e-5;
+
+export interface SupervisedLoss {
+  loss: tf.Scalar;
+  ce: tf.Scalar;
+  dice: tf.Scalar;
+}
+
+/** `logits` [N, x, y, z, C] (C ≥ 2), `labels` [N, x, y, z] class indices (int32, or floats holding integers). */
+export function supervisedLoss(logits: tf.Tensor5D, labels: tf.Tensor4D): SupervisedLoss {
+  checkShapes(logits, labels);
+  return tf.tidy(() => {
+    const classes = logits.shape[4];
+    const indices = labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32');
+    const target = tf.oneHot(indices, classes, 1, 0, 'float32');
+    const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), target), -1));
+    const ce = tf.mean(nll) as tf.Scalar;
+    const foreground = tf.squeeze(tf.slice(tf.softmax(logits), [0, 0, 0, 0, 1], [-1, -1, -1, -1, 1]), [4]);
+    const dice = diceLoss(foreground, tf.cast(tf.equal(indices, 1), 'float32'));
+    const loss = tf.mul(tf.add(ce, dice), 0.5) as tf.Scalar;
+    return { loss, ce, dice };
+  });
+}
+
+/** 1 − (2Σpt + 1e-5)/(Σp² + Σt² + 1e-5) over every element. */
+export function diceLoss(p: tf.Tensor, t: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const intersection = tf.sum(tf.mul(p, t));
+    const denominator = tf.add(tf.add(tf.sum(tf.square(p)), tf.sum(tf.square(t))), DICE_SMOOTH);
+    return tf.sub(1, tf.div(tf.add(tf.mul(intersection, 2), DICE_SMOOTH), denominator)) as tf.Scalar;
+  });
+}
+
+function checkShapes(logits: tf.Tensor, labels: tf.Tensor): void {
+  if (logits.rank !== 5 || logits.shape[4]! < 2) {
+    throw new TracocoError(`expected [N, x, y, z, C] with C ≥ 2, got [${logits.shape.join(', ')}]`, { field: 'logits' });
+  }
+  if (labels.rank !== 4 || labels.shape.some((d, k) => d !== logits.shape[k])) {
+    throw new TracocoError(`shape [${labels.shape.join(', ')}] does not match the logits' [${logits.shape.join(', ')}]`, { field: 'labels' });
+  }
+}

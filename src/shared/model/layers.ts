@@ -1,0 +1,130 @@
+/**
+ * The VNet's building blocks as tfjs ops on NDHWC tensors (weights in tfjs layout, see layout.ts).
+ * Each is differentiable (tfjs gradients or a `tf.customGrad`), so they compose under `tf.grad`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradients; the @tensorflow/tfjs bundle registers all of them into the
+// shared global registry (once per process, ~0.3 s). Training cannot run without them.
+import '@tensorflow/tfjs';
+import type { Random } from '../random.js';
+
+export const NORM_EPSILON = 1e-5;
+
+/**
+ * Per-channel sums of an NDHWC tensor [N, D, H, W, C] as matmuls with ones: tfjs reduces over
+ * leading axes by transposing the whole tensor first, which costs ~15x more on the CPU backends.
+ * Two stages (over H*W, then over N*D) keep float32 accumulation error near pairwise summation:
+ * BatchNorm gradients are differences of such sums.
+ */
+export function channelSums(t: tf.Tensor): tf.Tensor1D {
+  const [n, d, h, w, c] = t.shape as [number, number, number, number, number];
+  const rows = n * d;
+  const partial = tf.matMul(tf.ones([rows, 1, h * w]), tf.reshape(t, [rows, h * w, c])); // [rows, 1, c]
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), tf.reshape(partial, [rows, c])), [c]);
+}
+
+/** x + bias (one broadcast add); the bias gradient is `channelSums(dy)` instead of tfjs's transpose + sum. */
+export function addChannelBias(x: tf.Tensor5D, bias: tf.Tensor1D): tf.Tensor5D {
+  const add = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, bIn] = args as [tf.Tensor5D, tf.Tensor1D];
+    return { value: tf.add(xIn, bIn), gradFunc: (dy: tf.Tensor) => [dy, channelSums(dy)] };
+  });
+  return add(x, bias) as tf.Tensor5D;
+}
+
+/** Conv3d (kernel `[k,k,k,in,out]`, zero padding k/2, given stride) then the bias add. */
+export function conv3dBias(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D, stride: 1 | 2): tf.Tensor5D {
+  const pad = stride === 1 ? 'same' : 'valid';
+  return addChannelBias(tf.conv3d(x, weight, stride, pad), bias);
+}
+
+/**
+ * ConvTranspose3d with kernel 2, stride 2 (weight `[2,2,2,out,in]`, the tfjs conv3dTranspose
+ * layout) plus bias. tfjs registers no gradient for conv3dTranspose, so it is a custom op whose
+ * backward runs the two conv kernels a backend accelerates anyway: the input gradient is the
+ * strided conv3d of dy, the filter gradient is Conv3DBackpropFilter with dy as the input.
+ */
+export function upsample2x(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D): tf.Tensor5D {
+  const deconv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, wIn, save] = args as [tf.Tensor5D, tf.Tensor5D, tf.GradSaveFunc];
+    const [n, d, h, w] = xIn.shape;
+    save([xIn, wIn]);
+    return {
+      value: tf.conv3dTranspose(xIn, wIn, [n, 2 * d, 2 * h, 2 * w, wIn.shape[3]], 2, 'valid'),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor5D, tf.Tensor5D];
+        const attrs = { strides: [2, 2, 2], pad: 'valid', filterShape: ws.shape };
+        const dw = tf.engine().runKernel('Conv3DBackpropFilterV2', { x: dy, dy: xs }, attrs) as tf.Tensor;
+        return [tf.conv3d(dy as tf.Tensor5D, ws, 2, 'valid'), dw];
+      },
+    };
+  });
+  return addChannelBias(deconv(x, weight) as tf.Tensor5D, bias);
+}
+
+/** Inference BatchNorm folded into the preceding conv: conv(x, W*g) + (b - mean)*g + beta, g = gamma/sqrt(var+eps). */
+export function foldBatchNormIntoConv(
+  weight: tf.Tensor5D,
+  bias: tf.Tensor1D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  runningMean: tf.Tensor1D,
+  runningVar: tf.Tensor1D,
+): { weight: tf.Tensor5D; bias: tf.Tensor1D } {
+  const gain = tf.mul(gamma, tf.rsqrt(tf.add(runningVar, NORM_EPSILON))) as tf.Tensor1D;
+  return {
+    weight: tf.mul(weight, gain),
+    bias: tf.add(tf.mul(tf.sub(bias, runningMean), gain), beta),
+  };
+}
+
+/** The same folding for a `[2,2,2,out,in]` transposed-conv weight (output channels on axis 3). */
+export function foldBatchNormIntoDeconv(
+  weight: tf.Tensor5D,
+  bias: tf.Tensor1D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  runningMean: tf.Tensor1D,
+  runningVar: tf.Tensor1D,
+): { weight: tf.Tensor5D; bias: tf.Tensor1D } {
+  const gain = tf.mul(gamma, tf.rsqrt(tf.add(runningVar, NORM_EPSILON))) as tf.Tensor1D;
+  return {
+    weight: tf.mul(weight, tf.reshape(gain, [1, 1, 1, -1, 1])),
+    bias: tf.add(tf.mul(tf.sub(bias, runningMean), gain), beta),
+  };
+}
+
+/** GroupNorm(groups, C) with affine weight/bias; statistics per sample and group (biased variance). */
+export function groupNorm(x: tf.Tensor5D, weight: tf.Tensor1D, bias: tf.Tensor1D, groups: number): tf.Tensor5D {
+  const [n, d, h, w, c] = x.shape;
+  const grouped = tf.reshape(x, [n, d * h * w, groups, c / groups]);
+  const { mean, variance } = tf.moments(grouped, [1, 3], true);
+  const normalized = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, NORM_EPSILON)));
+  return tf.add(tf.mul(tf.reshape(normalized, x.shape), weight), bias);
+}
+
+/** InstanceNorm3d without affine or running statistics: per sample and channel. */
+export function instanceNorm(x: tf.Tensor5D): tf.Tensor5D {
+  const { mean, variance } = tf.moments(x, [1, 2, 3], true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPSILON)));
+}
+
+/**
+ * Dropout3d(p) in training: each (sample, channel) is zeroed with probability p, the rest scaled
+ * by 1/(1-p). Masks are drawn in (sample, channel) order from `random`, or from `random[i]` for
+ * sample i when one stream per sample is given (so a sample's mask does not depend on its
+ * batch-mates); either way runs repeat exactly.
+ */
+export function dropout3d(x: tf.Tensor5D, p: number, random: Random | readonly Random[]): tf.Tensor5D {
+  const [n, , , , c] = x.shape;
+  if (Array.isArray(random) && random.length !== n) {
+    throw new RangeError(`dropout3d: ${random.length} random streams for a batch of ${n}`);
+  }
+  const keepScale = p < 1 ? 1 / (1 - p) : 0;
+  const mask = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    const stream = Array.isArray(random) ? (random[i] as Random) : (random as Random);
+    for (let ch = 0; ch < c; ch++) mask[i * c + ch] = stream.uniform() < p ? 0 : keepScale;
+  }
+  return tf.mul(x, tf.tensor5d(mask, [n, 1, 1, 1, c]));
+}

@@ -1,0 +1,385 @@
+/**
+ * The reference VNet (GUIDE §5) on NDHWC tensors, with PyTorch's state_dict names.
+ *
+ * Blocks are `ConvBlock` (n stages of Conv3d k3 p1 + norm + ReLU), `DownsamplingConvBlock`
+ * (Conv3d k2 s2 + norm + ReLU) and `UpsamplingDeconvBlock` (ConvTranspose3d k2 s2 + norm + ReLU);
+ * within a block the modules of stage i sit at `conv.{s*i}` (conv) and `conv.{s*i+1}` (norm), where
+ * s = 3 with a norm module (batchnorm, groupnorm, instancenorm) and s = 2 without ('none').
+ * Parameters live in tf.Variables in tfjs layout; `stateDict` / `loadStateDict` speak PyTorch layout.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { TracocoError } from '../errors.js';
+import { Random } from '../random.js';
+import { batchNormTrain } from './batchnorm.js';
+import { torchDefaultConvInit } from './init.js';
+import {
+  conv3dBias,
+  dropout3d,
+  foldBatchNormIntoConv,
+  foldBatchNormIntoDeconv,
+  groupNorm,
+  instanceNorm,
+  NORM_EPSILON,
+  upsample2x,
+} from './layers.js';
+import { elementCount, tfjsShapeOf, tfjsToTorch, torchToTfjs, type StateDict, type StateTensor } from './layout.js';
+
+export const NORMALIZATIONS = ['batchnorm', 'groupnorm', 'instancenorm', 'none'] as const;
+export type Normalization = (typeof NORMALIZATIONS)[number];
+
+export interface VNetConfig {
+  inChannels: number;
+  classes: number;
+  filters: number;
+  normalization: Normalization;
+  dropout: boolean;
+}
+
+export const DROPOUT_P = 0.5;
+export const GROUP_NORM_GROUPS = 16;
+export const BATCH_NORM_MOMENTUM = 0.1;
+/** Four 2x downsamplings: every spatial size must be a multiple of this. */
+export const SPATIAL_MULTIPLE = 16;
+
+export type BlockKind = 'conv' | 'down' | 'up';
+
+export interface BlockSpec {
+  name: string;
+  kind: BlockKind;
+  stages: number;
+  cin: number;
+  cout: number;
+}
+
+/** The blocks in module (state_dict) order; `out_conv` (1x1x1, filters -> classes) follows them. */
+export function vnetBlocks(config: VNetConfig): BlockSpec[] {
+  const f = config.filters;
+  const b = (name: string, kind: BlockKind, stages: number, cin: number, cout: number): BlockSpec => ({ name, kind, stages, cin, cout });
+  return [
+    b('block_one', 'conv', 1, config.inChannels, f),
+    b('block_one_dw', 'down', 1, f, 2 * f),
+    b('block_two', 'conv', 2, 2 * f, 2 * f),
+    b('block_two_dw', 'down', 1, 2 * f, 4 * f),
+    b('block_three', 'conv', 3, 4 * f, 4 * f),
+    b('block_three_dw', 'down', 1, 4 * f, 8 * f),
+    b('block_four', 'conv', 3, 8 * f, 8 * f),
+    b('block_four_dw', 'down', 1, 8 * f, 16 * f),
+    b('block_five', 'conv', 3, 16 * f, 16 * f),
+    b('block_five_up', 'up', 1, 16 * f, 8 * f),
+    b('block_six', 'conv', 3, 8 * f, 8 * f),
+    b('block_six_up', 'up', 1, 8 * f, 4 * f),
+    b('block_seven', 'conv', 3, 4 * f, 4 * f),
+    b('block_seven_up', 'up', 1, 4 * f, 2 * f),
+    b('block_eight', 'conv', 2, 2 * f, 2 * f),
+    b('block_eight_up', 'up', 1, 2 * f, f),
+    b('block_nine', 'conv', 1, f, f),
+  ];
+}
+
+/** One conv (+ norm) + ReLU stage of a block, with its state_dict key prefixes. */
+interface Unit {
+  kind: BlockKind;
+  cin: number;
+  cout: number;
+  convKey: string;
+  /** Key prefix of the norm module, null for normalization 'none'. */
+  normKey: string | null;
+}
+
+function blockUnits(block: BlockSpec, normalization: Normalization): Unit[] {
+  const perStage = normalization === 'none' ? 2 : 3;
+  return Array.from({ length: block.stages }, (_, i) => ({
+    kind: block.kind,
+    cin: i === 0 ? block.cin : block.cout,
+    cout: block.cout,
+    convKey: `${block.name}.conv.${perStage * i}`,
+    normKey: normalization === 'none' ? null : `${block.name}.conv.${perStage * i + 1}`,
+  }));
+}
+
+type EntryRole = 'weight' | 'bias' | 'normWeight' | 'normBias' | 'runningMean' | 'runningVar' | 'batchesTracked';
+
+/** One state_dict entry: key, PyTorch shape, and what it is. */
+interface Entry {
+  key: string;
+  torchShape: number[];
+  role: EntryRole;
+}
+
+function unitEntries(unit: Unit, normalization: Normalization): Entry[] {
+  const k = 3;
+  const convShape = unit.kind === 'conv' ? [unit.cout, unit.cin, k, k, k] : unit.kind === 'down' ? [unit.cout, unit.cin, 2, 2, 2] : [unit.cin, unit.cout, 2, 2, 2];
+  const entries: Entry[] = [
+    { key: `${unit.convKey}.weight`, torchShape: convShape, role: 'weight' },
+    { key: `${unit.convKey}.bias`, torchShape: [unit.cout], role: 'bias' },
+  ];
+  if (unit.normKey && (normalization === 'batchnorm' || normalization === 'groupnorm')) {
+    entries.push({ key: `${unit.normKey}.weight`, torchShape: [unit.cout], role: 'normWeight' });
+    entries.push({ key: `${unit.normKey}.bias`, torchShape: [unit.cout], role: 'normBias' });
+  }
+  if (unit.normKey && normalization === 'batchnorm') {
+    entries.push({ key: `${unit.normKey}.running_mean`, torchShape: [unit.cout], role: 'runningMean' });
+    entries.push({ key: `${unit.normKey}.running_var`, torchShape: [unit.cout], role: 'runningVar' });
+    entries.push({ key: `${unit.normKey}.num_batches_tracked`, torchShape: [], role: 'batchesTracked' });
+  }
+  return entries;
+}
+
+function isBuffer(role: EntryRole): boolean {
+  return role === 'runningMean' || role === 'runningVar' || role === 'batchesTracked';
+}
+
+/** Validates a config; a bad value is a TracocoError naming the field. */
+export function checkVNetConfig(config: VNetConfig, source = 'VNet config'): VNetConfig {
+  const positive: (keyof VNetConfig)[] = ['inChannels', 'classes', 'filters'];
+  for (const field of positive) {
+    const v = config[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      throw new TracocoError(`expected a positive integer, got ${String(v)}`, { file: source, field });
+    }
+  }
+  if (!(NORMALIZATIONS as readonly string[]).includes(config.normalization)) {
+    throw new TracocoError(`expected one of ${NORMALIZATIONS.join(', ')}, got '${String(config.normalization)}'`, { file: source, field: 'normalization' });
+  }
+  if (config.normalization === 'groupnorm' && config.filters % GROUP_NORM_GROUPS !== 0) {
+    throw new TracocoError(`groupnorm uses ${GROUP_NORM_GROUPS} groups, so filters must be a multiple of ${GROUP_NORM_GROUPS} (got ${config.filters})`, { file: source, field: 'filters' });
+  }
+  return config;
+}
+
+export interface ForwardOptions {
+  training: boolean;
+  /** Dropout3d randomness in training: one seeded stream, or one per sample of the batch. */
+  dropout?: Random | readonly Random[];
+  /** Training mode only: false normalises with batch statistics but leaves the running statistics alone. */
+  updateStatistics?: boolean;
+}
+
+type Mode = 'eval' | 'train' | 'train+update';
+
+let instanceCounter = 0;
+
+export class VNet {
+  readonly config: VNetConfig;
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  readonly buffers: ReadonlyMap<string, tf.Variable>;
+  private readonly entries: Entry[];
+  private readonly blocks: Map<string, Unit[]>;
+
+  private constructor(config: VNetConfig, values: Map<string, { data: Float32Array; shape: number[] }>) {
+    this.config = { ...config };
+    this.blocks = new Map(vnetBlocks(config).map((b) => [b.name, blockUnits(b, config.normalization)]));
+    this.entries = VNet.entriesOf(config);
+    const prefix = `vnet${++instanceCounter}/`;
+    const params = new Map<string, tf.Variable>();
+    const buffers = new Map<string, tf.Variable>();
+    for (const e of this.entries) {
+      const v = values.get(e.key)!;
+      const dtype = e.role === 'batchesTracked' ? 'int32' : 'float32';
+      const initial = tf.tensor(v.data, v.shape, dtype);
+      const variable = tf.variable(initial, !isBuffer(e.role), prefix + e.key, dtype);
+      initial.dispose();
+      (isBuffer(e.role) ? buffers : params).set(e.key, variable);
+    }
+    this.params = params;
+    this.buffers = buffers;
+  }
+
+  private static entriesOf(config: VNetConfig): Entry[] {
+    const entries = vnetBlocks(config).flatMap((b) => blockUnits(b, config.normalization).flatMap((u) => unitEntries(u, config.normalization)));
+    entries.push({ key: 'out_conv.weight', torchShape: [config.classes, config.filters, 1, 1, 1], role: 'weight' });
+    entries.push({ key: 'out_conv.bias', torchShape: [config.classes], role: 'bias' });
+    return entries;
+  }
+
+  /** A VNet with PyTorch's default initialisation drawn from `seed` (entries in state_dict order). */
+  static create(config: VNetConfig, seed: number): VNet {
+    checkVNetConfig(config);
+    const random = new Random(seed);
+    const values = new Map<string, { data: Float32Array; shape: number[] }>();
+    const entries = VNet.entriesOf(config);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.role === 'weight') {
+        const bias = entries[i + 1]!;
+        const init = torchDefaultConvInit(random, e.torchShape, bias.torchShape[0]!);
+        values.set(e.key, torchToTfjs(init.weight, e.torchShape));
+        values.set(bias.key, { data: init.bias, shape: bias.torchShape });
+        i++;
+        continue;
+      }
+      const fill = e.role === 'normWeight' || e.role === 'runningVar' ? 1 : 0;
+      values.set(e.key, { data: new Float32Array(elementCount(e.torchShape)).fill(fill), shape: e.torchShape });
+    }
+    return new VNet(config, values);
+  }
+
+  /** A VNet holding the weights of `sd` (strict, see loadStateDict). */
+  static fromStateDict(config: VNetConfig, sd: StateDict, source: string): VNet {
+    checkVNetConfig(config, source);
+    const model = VNet.create(config, 0);
+    try {
+      model.loadStateDict(sd, source);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
+  /**
+   * Logits `[N, x, y, z, classes]`. Training mode normalises with batch statistics and, unless
+   * `updateStatistics` is false, updates the BN running statistics (like PyTorch, also without a
+   * gradient tape). Dropout (training only) draws from `dropout`: one stream, or one per sample.
+   */
+  forward(x: tf.Tensor5D, opts: ForwardOptions): tf.Tensor5D {
+    this.checkInput(x);
+    const training = opts.training;
+    const drop = training && this.config.dropout ? opts.dropout : undefined;
+    if (training && this.config.dropout && !drop) {
+      throw new Error('VNet.forward: training with dropout needs a seeded Random in opts.dropout');
+    }
+    if (Array.isArray(drop) && drop.length !== x.shape[0]) {
+      throw new Error(`VNet.forward: ${drop.length} dropout streams for a batch of ${x.shape[0]}`);
+    }
+    const mode: Mode = training ? (opts.updateStatistics === false ? 'train' : 'train+update') : 'eval';
+    return tf.tidy(() => {
+      const run = (name: string, input: tf.Tensor5D) => this.blocks.get(name)!.reduce((h, u) => this.unit(u, h, mode), input);
+      const x1 = run('block_one', x);
+      const x2 = run('block_two', run('block_one_dw', x1));
+      const x3 = run('block_three', run('block_two_dw', x2));
+      const x4 = run('block_four', run('block_three_dw', x3));
+      let x5 = run('block_five', run('block_four_dw', x4));
+      if (drop) x5 = dropout3d(x5, DROPOUT_P, drop);
+      const x6 = run('block_six', tf.add(run('block_five_up', x5), x4));
+      const x7 = run('block_seven', tf.add(run('block_six_up', x6), x3));
+      const x8 = run('block_eight', tf.add(run('block_seven_up', x7), x2));
+      let x9 = run('block_nine', tf.add(run('block_eight_up', x8), x1));
+      if (drop) x9 = dropout3d(x9, DROPOUT_P, drop);
+      return conv3dBias(x9, this.param<tf.Tensor5D>('out_conv.weight'), this.param<tf.Tensor1D>('out_conv.bias'), 1);
+    });
+  }
+
+  private checkInput(x: tf.Tensor): void {
+    const [, d, h, w, c] = x.shape;
+    if (x.rank !== 5 || c !== this.config.inChannels) {
+      throw new TracocoError(`VNet input must be [N, x, y, z, ${this.config.inChannels}], got [${x.shape.join(', ')}]`);
+    }
+    if ([d, h, w].some((s) => s! % SPATIAL_MULTIPLE !== 0)) {
+      throw new TracocoError(`VNet input size ${d}x${h}x${w} is not a multiple of ${SPATIAL_MULTIPLE} on every axis`);
+    }
+  }
+
+  private param<T extends tf.Tensor>(key: string): T {
+    return this.params.get(key)! as unknown as T;
+  }
+
+  private unit(u: Unit, x: tf.Tensor5D, mode: Mode): tf.Tensor5D {
+    const weight = this.param<tf.Tensor5D>(`${u.convKey}.weight`);
+    const bias = this.param<tf.Tensor1D>(`${u.convKey}.bias`);
+    const linear = (w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D =>
+      u.kind === 'up' ? upsample2x(x, w, b) : conv3dBias(x, w, b, u.kind === 'down' ? 2 : 1);
+    const norm = this.config.normalization;
+    if (norm === 'none' || !u.normKey) return tf.relu(linear(weight, bias));
+    if (norm === 'instancenorm') return tf.relu(instanceNorm(linear(weight, bias)));
+    const gamma = this.param<tf.Tensor1D>(`${u.normKey}.weight`);
+    const beta = this.param<tf.Tensor1D>(`${u.normKey}.bias`);
+    if (norm === 'groupnorm') return tf.relu(groupNorm(linear(weight, bias), gamma, beta, GROUP_NORM_GROUPS));
+    const runningMean = this.buffers.get(`${u.normKey}.running_mean`)! as tf.Variable<tf.Rank.R1>;
+    const runningVar = this.buffers.get(`${u.normKey}.running_var`)! as tf.Variable<tf.Rank.R1>;
+    if (mode === 'eval') {
+      const fold = u.kind === 'up' ? foldBatchNormIntoDeconv : foldBatchNormIntoConv;
+      const folded = fold(weight, bias, gamma, beta, runningMean, runningVar);
+      return tf.relu(linear(folded.weight, folded.bias));
+    }
+    const z = linear(weight, bias);
+    const perChannel = z.size / u.cout;
+    if (perChannel <= 1) {
+      throw new TracocoError(`batchnorm ${u.normKey} needs more than one value per channel in training (input too small)`);
+    }
+    const batchesTracked = this.buffers.get(`${u.normKey}.num_batches_tracked`)!;
+    const updateRunningStatistics = (mean: tf.Tensor1D, variance: tf.Tensor1D) => {
+      // PyTorch: running stats use momentum 0.1 and the unbiased variance.
+      runningMean.assign(tf.add(tf.mul(runningMean, 1 - BATCH_NORM_MOMENTUM), tf.mul(mean, BATCH_NORM_MOMENTUM)));
+      const unbiased = tf.mul(variance, perChannel / (perChannel - 1));
+      runningVar.assign(tf.add(tf.mul(runningVar, 1 - BATCH_NORM_MOMENTUM), tf.mul(unbiased, BATCH_NORM_MOMENTUM)));
+      batchesTracked.assign(tf.add(batchesTracked, tf.scalar(1, 'int32')));
+    };
+    return batchNormTrain(z, gamma, beta, {
+      epsilon: NORM_EPSILON,
+      relu: true,
+      onStatistics: mode === 'train+update' ? updateRunningStatistics : undefined,
+    });
+  }
+
+  /** Parameters and buffers in PyTorch layout and state_dict order. */
+  stateDict(): StateDict {
+    const sd: StateDict = new Map();
+    for (const e of this.entries) {
+      const variable = this.params.get(e.key) ?? this.buffers.get(e.key)!;
+      if (e.role === 'batchesTracked') {
+        const count = variable.dataSync()[0]!;
+        sd.set(e.key, { shape: [], dtype: 'int64', data: BigInt64Array.of(BigInt(count)) });
+        continue;
+      }
+      const torch = tfjsToTorch(Float32Array.from(variable.dataSync() as Float32Array), variable.shape);
+      sd.set(e.key, { shape: torch.shape, dtype: 'float32', data: torch.data });
+    }
+    return sd;
+  }
+
+  /**
+   * Replaces every parameter and buffer from a PyTorch-layout state_dict. Strict like PyTorch's
+   * `load_state_dict`: a missing or unexpected key or a wrong shape is a TracocoError naming
+   * `source` and the key, and nothing is changed.
+   */
+  loadStateDict(sd: StateDict, source: string): void {
+    const expected = new Set(this.entries.map((e) => e.key));
+    for (const key of sd.keys()) {
+      if (!expected.has(key)) throw new TracocoError(`unexpected key '${key}' for this VNet (${describeConfig(this.config)})`, { file: source, field: key });
+    }
+    const prepared: [tf.Variable, tf.Tensor][] = [];
+    try {
+      for (const e of this.entries) {
+        const t = sd.get(e.key);
+        if (!t) throw new TracocoError(`missing key '${e.key}' for this VNet (${describeConfig(this.config)})`, { file: source, field: e.key });
+        checkShape(t, e, source);
+        const variable = this.params.get(e.key) ?? this.buffers.get(e.key)!;
+        prepared.push([variable, entryTensor(t, e)]);
+      }
+      for (const [variable, value] of prepared) variable.assign(value);
+    } finally {
+      for (const [, value] of prepared) value.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    for (const v of this.buffers.values()) v.dispose();
+  }
+}
+
+function describeConfig(c: VNetConfig): string {
+  return `n_filters ${c.filters}, n_classes ${c.classes}, n_channels ${c.inChannels}, ${c.normalization}`;
+}
+
+function checkShape(t: StateTensor, e: Entry, source: string): void {
+  const same = t.shape.length === e.torchShape.length && t.shape.every((s, i) => s === e.torchShape[i]);
+  if (!same) {
+    throw new TracocoError(`shape [${t.shape.join(', ')}] does not match the model's [${e.torchShape.join(', ')}]`, { file: source, field: e.key });
+  }
+  if (t.data.length !== elementCount(t.shape)) {
+    throw new TracocoError(`holds ${t.data.length} values for shape [${t.shape.join(', ')}]`, { file: source, field: e.key });
+  }
+}
+
+/** A state_dict tensor as a tfjs tensor of the entry's variable (layout and dtype converted). */
+function entryTensor(t: StateTensor, e: Entry): tf.Tensor {
+  if (e.role === 'batchesTracked') {
+    const count = t.data instanceof BigInt64Array ? Number(t.data[0]) : Math.round(t.data[0]!);
+    return tf.scalar(count, 'int32');
+  }
+  const data = t.data instanceof BigInt64Array ? Float32Array.from(t.data, Number) : t.data;
+  const converted = torchToTfjs(data, t.shape);
+  return tf.tensor(converted.data, tfjsShapeOf(t.shape), 'float32');
+}
