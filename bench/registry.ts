@@ -1,7 +1,9 @@
 import type { BenchSpec } from './lib/spec.js';
+import { spec as metricsBench } from './metrics.js';
+import { spec as vnetBench } from './vnet.js';
 
 /**
  * Every benchmark available as `tracoco bench <name>`. Each module exports a `spec` whose `run`
  * imports its heavy dependencies lazily, so listing them costs nothing.
  */
-export const benchSpecs: BenchSpec<any>[] = [];
+export const benchSpecs: BenchSpec<any>[] = [metricsBench, vnetBench];

@@ -145,3 +145,14 @@ export function hashString(s: string): number {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+/**
+ * Fills `out` with uniform values in [lo, hi) from a dedicated xoshiro128** stream seeded by
+ * `seed`: fast enough for per-voxel input noise on large batches, and identical on every backend.
+ */
+export function fillUniform(out: Float32Array, lo: number, hi: number, seed: number): Float32Array {
+  const r = new Random(seed);
+  const scale = (hi - lo) / 4294967296;
+  for (let i = 0; i < out.length; i++) out[i] = lo + r.nextUint32() * scale;
+  return out;
+}

@@ -1,11 +1,117 @@
 import type { Command } from 'commander';
+import { basename, join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { TracocoError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log.js';
+import { formatShape, type Shape3 } from '../../shared/volume.js';
+import { oneOf, positiveInt, printResult, shapeXYZ } from '../options.js';
+import type { SegmentationMetrics } from '../../shared/metrics/index.js';
 
-/** `tracoco eval` (GUIDE §3). */
+interface EvalFlags {
+  checkpoint: string;
+  data: string;
+  label?: string;
+  split: 'train' | 'eval' | 'test';
+  patch: Shape3;
+  strideXy: number;
+  strideZ: number;
+  postProcess?: boolean;
+  batch: number;
+  backend?: string;
+  slices?: string;
+  json?: boolean;
+}
+
+export interface EvalReport extends SegmentationMetrics {
+  checkpoint: string;
+  cases: (SegmentationMetrics & { id: string })[];
+}
+
+/** `tracoco eval` (GUIDE §3, §5): the reference sliding-window evaluation of a checkpoint. */
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new Error('tracoco eval is not implemented yet');
+    .description('evaluate a checkpoint with the reference protocol (sliding window, Dice/Jaccard/95HD/ASD in voxels)')
+    .requiredOption('--checkpoint <file>', 'model checkpoint (.safetensors)')
+    .requiredOption('--data <file|dir>', 'a dataset directory (MSD or reference HDF5 layout), a reference .h5 case, or a NIfTI image with --label')
+    .option('--label <file>', 'label NIfTI for a single NIfTI image given as --data')
+    .option('--split <name>', 'split of a dataset directory', oneOf(['train', 'eval', 'test'] as const), 'test')
+    .option('--patch <XxYxZ>', 'sliding-window patch', shapeXYZ, [112, 112, 80] as Shape3)
+    .option('--stride-xy <n>', 'window stride along x and y', positiveInt, 18)
+    .option('--stride-z <n>', 'window stride along z', positiveInt, 4)
+    .option('--post-process', 'drop 26-connected components under 8000 voxels before scoring')
+    .option('--batch <n>', 'windows per forward pass', positiveInt, 1)
+    .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
+    .option('--slices <dir>', 'write a PNG of the middle slices per case to this directory')
+    .option('--json', 'print {dice, jaccard, hd95, asd, cases:[...]} as one JSON object')
+    .action(async (flags: EvalFlags) => {
+      const report = await runEval(flags);
+      printResult(Boolean(flags.json), report, () => reportTable(report));
     });
+}
+
+export async function runEval(flags: EvalFlags): Promise<EvalReport> {
+  if (flags.patch.some((v) => v % 16 !== 0)) throw new TracocoError(`every axis must be a multiple of 16, got ${formatShape(flags.patch)}`, { flag: '--patch' });
+  const logger = createLogger({ component: 'eval' });
+  const { initBackend } = await import('../../shared/backend/index.js');
+  const backend = await initBackend(flags.backend);
+  logger.info('backend.selected', { backend: backend.name });
+  const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
+  const { evaluateCase, renderMiddleSlices } = await import('../../shared/evaluation/index.js');
+  const { meanMetrics } = await import('../../shared/metrics/index.js');
+  const io = await import('../../shared/io/index.js');
+  const model = await loadCheckpoint(flags.checkpoint);
+  const classes = model.config.classes;
+  const sources = caseSources(flags, io);
+  if (flags.slices) mkdirSync(flags.slices, { recursive: true });
+  const cases: EvalReport['cases'] = [];
+  try {
+    for (const source of sources) {
+      const c = await source.load(classes);
+      if (!c.label) throw new TracocoError('case has no label to score against', { file: source.file });
+      const r = await evaluateCase(model, { id: c.id, image: c.image, label: c.label, shape: c.shape }, {
+        patch: flags.patch,
+        strideXY: flags.strideXy,
+        strideZ: flags.strideZ,
+        batch: flags.batch,
+        postProcess: Boolean(flags.postProcess),
+      });
+      cases.push(r.metrics);
+      logger.info('eval.case', { ...r.metrics, done: cases.length, total: sources.length });
+      if (flags.slices) await io.writeFileAtomic(join(flags.slices, `${c.id}.png`), renderMiddleSlices(c.image, c.label, r.prediction, c.shape));
+    }
+  } finally {
+    model.dispose();
+  }
+  return { checkpoint: flags.checkpoint, ...meanMetrics(cases), cases };
+}
+
+interface SourceCase {
+  file: string;
+  load(classes: number): Promise<{ id: string; image: Float32Array; label: Uint8Array | null; shape: Shape3 }>;
+}
+
+function caseSources(flags: EvalFlags, io: typeof import('../../shared/io/index.js')): SourceCase[] {
+  let isDir: boolean;
+  try {
+    isDir = statSync(flags.data).isDirectory();
+  } catch {
+    throw new TracocoError('no such file or directory', { flag: '--data', file: flags.data });
+  }
+  if (isDir || flags.data.endsWith('dataset.json')) {
+    const dataset = io.openDataset(flags.data);
+    return dataset.ids(flags.split).map((id) => ({ file: `${flags.data} (${id})`, load: (classes: number) => dataset.load(id, { classes }) }));
+  }
+  const id = basename(flags.data).replace(/\.(nii\.gz|nii|h5|hdf5)$/i, '');
+  return [{ file: flags.data, load: (classes: number) => io.loadCase({ id, image: flags.data, label: flags.label ?? null }, { classes }) }];
+}
+
+function reportTable(r: EvalReport): string {
+  const row = (name: string, m: SegmentationMetrics) =>
+    `${name.padEnd(24)} ${fmt(m.dice)}  ${fmt(m.jaccard)}  ${fmt(m.hd95)}  ${fmt(m.asd)}`;
+  return [`${'case'.padEnd(24)} ${'dice'.padStart(8)}  ${'jaccard'.padStart(8)}  ${'95hd'.padStart(8)}  ${'asd'.padStart(8)}`, ...r.cases.map((c) => row(c.id, c)), row('mean', r)].join('\n');
+}
+
+function fmt(v: number): string {
+  return (Number.isFinite(v) ? v.toFixed(4) : 'n/a').padStart(8);
 }

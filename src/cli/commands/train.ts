@@ -1,11 +1,78 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { loadConfig, configToYaml, type ConfigInput } from '../../shared/config/index.js';
+import { createLogger } from '../../shared/log.js';
+import { nonNegativeInt, positiveInt, portNumber, printResult } from '../options.js';
 
-/** `tracoco train` (GUIDE §3). */
+interface TrainFlags {
+  config: string;
+  data?: string;
+  out?: string;
+  nats?: string;
+  maxIterations?: number;
+  labeled?: number;
+  seed?: number;
+  backend?: string;
+  metricsPort?: number;
+  set: string[];
+  printConfig?: boolean;
+  json?: boolean;
+}
+
+/** `tracoco train` (GUIDE §3): local mode unless --nats. */
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new Error('tracoco train is not implemented yet');
+    .description('train two co-trained VNets (local mode unless --nats)')
+    .requiredOption('--config <file|preset>', 'YAML config file or preset (la, pancreas, phantom)')
+    .option('--data <dir>', "dataset root (overrides the config's data.root)")
+    .option('--out <dir>', 'run directory (default runs/<config name>); an existing run there resumes')
+    .option('--nats <url>', 'run as the cluster coordinator on this NATS server')
+    .option('--max-iterations <n>', 'override train.max_iterations', positiveInt)
+    .option('--labeled <n>', 'override data.labeled', positiveInt)
+    .option('--seed <s>', 'override seed', nonNegativeInt)
+    .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portNumber)
+    .option('--set <path=value>', 'override any config field, e.g. --set train.lr=0.01 (repeatable)', collect, [])
+    .option('--print-config', 'print the resolved config as YAML and exit')
+    .option('--json', 'print the run summary as one JSON object')
+    .action(async (flags: TrainFlags) => {
+      const config = loadConfig({ configArg: flags.config, flags: overridesOf(flags), set: flags.set });
+      if (flags.printConfig) {
+        process.stdout.write(configToYaml(config));
+        return;
+      }
+      const logger = createLogger({ component: 'train' });
+      const out = resolve(flags.out ?? `runs/${config.name}`);
+      const { initBackend } = await import('../../shared/backend/index.js');
+      const backend = await initBackend(flags.backend);
+      logger.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
+      if (flags.nats) {
+        const { runCoordinatorCommand } = await import('./coordinator.js');
+        await runCoordinatorCommand({ config, nats: flags.nats, out, workers: 2, metricsPort: flags.metricsPort, json: flags.json, backend: backend.name });
+        return;
+      }
+      const { runLocal } = await import('../../local/run-local.js');
+      const { progressObserver } = await import('../progress.js');
+      const summary = await runLocal({ config, out, logger, backend: backend.name, observer: progressObserver(logger) });
+      printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
     });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function overridesOf(flags: TrainFlags): ConfigInput {
+  const o: ConfigInput = {};
+  if (flags.data !== undefined) o.data = { root: flags.data };
+  if (flags.labeled !== undefined) o.data = { ...o.data, labeled: flags.labeled };
+  if (flags.maxIterations !== undefined) o.train = { max_iterations: flags.maxIterations };
+  if (flags.seed !== undefined) o.seed = flags.seed;
+  return o;
+}
+
+function summaryText(out: string, s: { iteration: number; best: { dice: number; role: number; iteration: number } | null }): string {
+  const best = s.best ? `best Dice ${s.best.dice.toFixed(4)} (model ${s.best.role}, iteration ${s.best.iteration})` : 'no evaluation';
+  return `trained ${s.iteration} iterations; ${best}; outputs in ${out}`;
 }

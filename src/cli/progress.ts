@@ -1,0 +1,60 @@
+/**
+ * Training progress for people: a progress bar with loss and ETA on a terminal, one structured
+ * log line every few iterations otherwise (CI, files, pipes).
+ */
+import cliProgress from 'cli-progress';
+import type { TrainingObserver } from '../coordinator/observer.js';
+import type { Logger } from '../shared/log.js';
+
+export function progressObserver(logger: Logger, options: { tty?: boolean; label?: string } = {}): TrainingObserver {
+  const tty = options.tty ?? Boolean(process.stderr.isTTY);
+  let bar: cliProgress.SingleBar | null = null;
+  let every = 1;
+  let last = 0;
+  const label = options.label ?? 'train';
+  return {
+    onStart: ({ iteration, maxIterations, runId, resumed }) => {
+      logger.info('train.start', { run: runId, iteration, max_iterations: maxIterations, resumed });
+      every = Math.max(1, Math.floor(maxIterations / 50));
+      if (tty) {
+        bar = new cliProgress.SingleBar(
+          { format: `${label} |{bar}| {value}/{total} it | loss m1 {m1} m2 {m2} | {speed} s/it | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(maxIterations, iteration, { m1: '-', m2: '-', speed: '-' });
+      }
+    },
+    onStep: (r) => {
+      const m1 = r.terms[1]?.total;
+      const m2 = r.terms[2]?.total;
+      if (bar) {
+        bar.update(r.iteration, { m1: m1?.toFixed(3) ?? '-', m2: m2?.toFixed(3) ?? '-', speed: r.seconds.toFixed(2) });
+      } else if (r.iteration - last >= every || r.iteration === r.maxIterations) {
+        last = r.iteration;
+        logger.info('train.step', {
+          iteration: r.iteration,
+          max_iterations: r.maxIterations,
+          lr: round(r.lr),
+          consistency_weight: round(r.consistencyWeight),
+          loss_model1: m1 === undefined ? undefined : round(m1),
+          loss_model2: m2 === undefined ? undefined : round(m2),
+          seconds: round(r.seconds),
+        });
+      }
+    },
+    onEval: (e) => {
+      bar?.stop();
+      logger.info('train.eval', { iteration: e.iteration, model: e.role, dice: round(e.mean.dice), jaccard: round(e.mean.jaccard), hd95: round(e.mean.hd95), asd: round(e.mean.asd), best: e.best });
+      if (bar && e.iteration < (bar.getTotal?.() ?? Infinity)) bar.start(bar.getTotal(), e.iteration);
+    },
+    onRecovery: (r) => logger.warn('train.recovery', { reason: r.reason, rollback_to: r.iteration, epoch: r.epoch }),
+    onFinish: ({ iteration, best }) => {
+      bar?.stop();
+      logger.info('train.finish', { iteration, best_dice: best ? round(best.dice) : null, best_model: best?.role, best_iteration: best?.iteration });
+    },
+  };
+}
+
+function round(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(5)) : v;
+}

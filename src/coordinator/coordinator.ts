@@ -1,0 +1,448 @@
+/**
+ * The coordinator: a small Ray-like scheduler for one TraCoCo run (GUIDE §6). It places model
+ * replicas on workers in pairs, sends each pair its cases once, drives the steps (indices and
+ * augmentation plans only), decides checkpoints and evaluations, keeps the run state durable,
+ * and recovers from lost workers by rolling back to the last checkpoint and replaying — plans
+ * are pure functions of (seed, iteration), so the replay is exact and no iteration is counted
+ * twice or lost.
+ */
+import type { TracocoConfig } from '../shared/config/index.js';
+import { errorMessage, TracocoError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import {
+  PROTOCOL_VERSION,
+  subjects,
+  type CheckpointDoneMessage,
+  type CheckpointRef,
+  type EvalDoneMessage,
+  type Message,
+  type Role,
+  type StepDoneMessage,
+  type Subscription,
+  type Transport,
+} from '../shared/protocol/index.js';
+import { hashString } from '../shared/random.js';
+import type { LossTerms } from '../shared/training/step.js';
+import { Mailbox } from '../shared/mailbox.js';
+import type { TrainingObserver } from './observer.js';
+import { RunOutputs } from './outputs.js';
+import { StepPlanner } from './planner.js';
+import { firstDifference, loadRunState, RUN_STATE_VERSION, saveRunState, type RunState } from './run-state.js';
+import type { TrainingData } from './training-data.js';
+import { WorkerRegistry, type WorkerRecord } from './worker-registry.js';
+
+export interface CoordinatorOptions {
+  transport: Transport;
+  config: TracocoConfig;
+  data: TrainingData;
+  /** Workers to wait for before the first step (2 per pair; 1 per replica for the baseline). */
+  workers: number;
+  /** Run directory for model files, state and evaluation slices (null: object store only). */
+  out: string | null;
+  logger: Logger;
+  observer?: TrainingObserver;
+  /** A worker silent this long is lost (default 10 s). */
+  heartbeatTimeoutMs?: number;
+  /** A step, checkpoint or evaluation taking longer fails and is retried (default 1 h). */
+  stepTimeoutMs?: number;
+  /** How often the liveness check runs (default 500 ms). */
+  livenessIntervalMs?: number;
+  /** Tell workers to exit when the run is done. */
+  shutdownWorkers?: boolean;
+  /** Retries of the same iteration before giving up (default 5). */
+  maxRetries?: number;
+}
+
+export interface RunSummary {
+  runId: string;
+  iteration: number;
+  best: RunState['best'];
+  evals: RunState['evals'];
+  recoveries: number;
+}
+
+/** A recoverable failure of the current epoch (lost worker, worker error, timeout). */
+class EpochFailure extends Error {}
+
+interface Placement {
+  role: Role;
+  pair: number;
+  rank: number;
+  worker: WorkerRecord;
+}
+
+export class Coordinator {
+  private readonly s: ReturnType<typeof subjects>;
+  private readonly registry = new WorkerRegistry();
+  private readonly replies = new Mailbox<Message>();
+  private readonly subs: Subscription[] = [];
+  private state!: RunState;
+  private planner!: StepPlanner;
+  private placements: Placement[] = [];
+  private pairs = 0;
+  private iteration = 0;
+  private highest = 0;
+  private failure: EpochFailure | null = null;
+  private failWaiters: ((e: EpochFailure) => void)[] = [];
+  private liveness: NodeJS.Timeout | null = null;
+  private recoveries = 0;
+  private readonly outputs: RunOutputs | null;
+
+  constructor(private readonly o: CoordinatorOptions) {
+    this.s = subjects(o.transport.prefix);
+    this.outputs = o.out ? new RunOutputs(o.out) : null;
+  }
+
+  private get heartbeatTimeout(): number {
+    return this.o.heartbeatTimeoutMs ?? 10_000;
+  }
+
+  async run(): Promise<RunSummary> {
+    const t = this.o.transport;
+    this.subs.push(
+      t.subscribe(this.s.register, (m) => m.type === 'register' && this.registry.onRegister(m)),
+      t.subscribe(this.s.heartbeat, (m) => m.type === 'heartbeat' && this.registry.onHeartbeat(m)),
+      t.subscribe(this.s.coordinator, (m) => this.onReply(m)),
+    );
+    try {
+      await this.initState();
+      this.o.observer?.onStart?.({ runId: this.state.runId, iteration: this.state.iteration, maxIterations: this.maxIterations, resumed: this.state.iteration > 0 });
+      if (!this.state.finished) await this.train();
+      await this.finish();
+      return { runId: this.state.runId, iteration: this.state.iteration, best: this.state.best, evals: this.state.evals, recoveries: this.recoveries };
+    } finally {
+      if (this.liveness) clearInterval(this.liveness);
+      for (const sub of this.subs.splice(0)) sub.unsubscribe();
+      this.replies.clear();
+    }
+  }
+
+  private get maxIterations(): number {
+    return this.o.config.train.max_iterations;
+  }
+
+  private get semi(): boolean {
+    return this.o.config.train.semi_supervised;
+  }
+
+  private async initState(): Promise<void> {
+    const config = this.o.config;
+    const existing = await loadRunState(this.o.transport.kv);
+    if (existing) {
+      const diff = firstDifference(existing.config, config);
+      if (diff) {
+        throw new TracocoError(`the run directory/state holds a run with a different config (first difference: '${diff}'); use another --out or the same config`, {
+          field: diff,
+        });
+      }
+      this.state = existing;
+      this.o.logger.info('run.resume', { runId: existing.runId, iteration: existing.iteration, epoch: existing.epoch });
+    } else {
+      const initialPairs = this.semi ? Math.floor(this.o.workers / 2) : this.o.workers;
+      if (initialPairs < 1) throw new TracocoError(`needs at least ${this.semi ? 2 : 1} workers, got ${this.o.workers}`, { flag: '--workers' });
+      const shards = config.train.shards ?? initialPairs;
+      this.state = {
+        version: RUN_STATE_VERSION,
+        runId: `${config.name}-${hashString(JSON.stringify(config)).toString(16).padStart(8, '0')}`,
+        config,
+        shards,
+        shardBatch: (config.train.batch_size * initialPairs) / shards,
+        epoch: 0,
+        iteration: 0,
+        checkpoint: null,
+        best: null,
+        evals: [],
+        finished: false,
+      };
+      await saveRunState(this.o.transport.kv, this.state);
+    }
+    await this.outputs?.writeConfig(config);
+    const cases = { labeled: this.o.data.labeled, unlabeled: this.o.data.unlabeled, shapes: this.o.data.shapes };
+    this.planner = new StepPlanner(config, cases, this.state.shards, this.state.shardBatch);
+    this.iteration = this.state.iteration;
+    this.highest = this.state.iteration;
+  }
+
+  private async train(): Promise<void> {
+    const perRole = this.semi ? 2 : 1;
+    this.o.logger.info('run.waiting_for_workers', { needed: this.o.workers });
+    await this.registry.waitForAlive(Math.max(perRole, this.o.workers), this.heartbeatTimeout);
+    this.liveness = setInterval(() => this.checkLiveness(), this.o.livenessIntervalMs ?? 500);
+    await this.place();
+    let retries = 0;
+    while (this.iteration < this.maxIterations) {
+      try {
+        await this.step();
+        retries = 0;
+        const k = this.iteration;
+        const evalDue = this.evalDue(k);
+        if (evalDue || k % this.o.config.checkpoint.every === 0 || k === this.maxIterations) await this.checkpoint(k);
+        if (evalDue) await this.evaluate(k);
+      } catch (err) {
+        if (!(err instanceof EpochFailure)) throw err;
+        if (++retries > (this.o.maxRetries ?? 5)) throw new TracocoError(`giving up after ${retries - 1} retries: ${err.message}`);
+        await this.recover(err.message);
+      }
+    }
+  }
+
+  private evalDue(k: number): boolean {
+    if (this.o.data.evalIds.length === 0) return false;
+    const every = this.o.config.eval.every;
+    return k === this.maxIterations || (every > 0 && k % every === 0);
+  }
+
+  /** (Re)assigns roles for a new epoch and starts everyone from the last checkpoint. */
+  private async place(): Promise<void> {
+    const alive = this.registry.alive(this.heartbeatTimeout);
+    const perPair = this.semi ? 2 : 1;
+    const shards = this.state.shards;
+    let pairs = Math.min(Math.floor(alive.length / perPair), shards);
+    while (pairs > 0 && shards % pairs !== 0) pairs--;
+    if (pairs === 0) throw new EpochFailure(`not enough live workers (${alive.length})`);
+    this.pairs = pairs;
+    this.state.epoch += 1;
+    this.iteration = this.state.iteration;
+    await saveRunState(this.o.transport.kv, this.state);
+    for (const w of this.registry.workers.values()) w.assigned = null;
+    this.placements = [];
+    for (let p = 0; p < pairs; p++) {
+      for (let r = 0; r < perPair; r++) {
+        const worker = alive[p * perPair + r]!;
+        const role = (r + 1) as Role;
+        this.placements.push({ role, pair: p, rank: p, worker });
+        worker.assigned = { role, pair: p, rank: p };
+      }
+    }
+    const epoch = this.state.epoch;
+    this.o.logger.info('run.placed', { epoch, pairs, iteration: this.iteration, workers: this.placements.map((x) => `${x.worker.id}:m${x.role}p${x.pair}`) });
+    for (const x of this.placements) {
+      const peer = this.placements.find((y) => y.pair === x.pair && y.role !== x.role);
+      await this.send(x.worker.id, {
+        v: PROTOCOL_VERSION,
+        type: 'assign',
+        runId: this.state.runId,
+        epoch,
+        role: x.role,
+        pair: x.pair,
+        pairs,
+        peer: peer?.worker.id ?? '',
+        replicas: this.placements.filter((y) => y.role === x.role).map((y) => y.worker.id),
+        config: this.o.config,
+        checkpoint: this.state.checkpoint,
+      });
+      await this.sendCases(x, epoch);
+    }
+    this.failure = null;
+    this.o.observer?.onWorkers?.(this.registry.countsByState(this.heartbeatTimeout));
+  }
+
+  private shardsOf(pair: number): number[] {
+    return Array.from({ length: this.state.shards }, (_, s) => s).filter((s) => s % this.pairs === pair);
+  }
+
+  private async sendCases(x: Placement, epoch: number): Promise<void> {
+    const train = [...this.o.data.labeled, ...this.shardsOf(x.pair).flatMap((s) => this.planner.shardCases(s))];
+    const evaluator = x.rank === 0;
+    for (const [purpose, ids] of [['train', train], ['eval', evaluator ? this.o.data.evalIds : []]] as const) {
+      const missing = ids.filter((id) => !x.worker.sent.has(id));
+      if (missing.length === 0) continue;
+      await this.send(x.worker.id, {
+        v: PROTOCOL_VERSION,
+        type: 'cases',
+        epoch,
+        purpose,
+        cases: missing.map((id) => this.o.data.cases.get(id)!),
+        stored: [],
+      });
+      for (const id of missing) x.worker.sent.add(id);
+    }
+  }
+
+  private async step(): Promise<void> {
+    const t0 = performance.now();
+    const epoch = this.state.epoch;
+    const t = this.iteration;
+    const k = t + 1;
+    const lr = this.planner.learningRate(k);
+    const consistencyWeight = this.planner.consistencyWeight(k);
+    const plans = Array.from({ length: this.state.shards }, (_, s) => this.planner.shardPlan(s, t));
+    for (const x of this.placements) {
+      await this.send(x.worker.id, { v: PROTOCOL_VERSION, type: 'step', epoch, iteration: t, lr, consistencyWeight, shards: this.shardsOf(x.pair).map((s) => plans[s]!) });
+    }
+    const done = (await Promise.all(this.placements.map((x) => this.await(`${epoch}/step/${t}/${x.worker.id}`)))) as StepDoneMessage[];
+    this.iteration = k;
+    if (k > this.highest) this.highest = k;
+    const terms: Partial<Record<Role, LossTerms>> = {};
+    const confident: Partial<Record<Role, { positive: number; negative: number }>> = {};
+    const phases: Record<string, number> = {};
+    let exchangeBytes = 0;
+    for (const d of done) {
+      terms[d.role] = sumTerms(terms[d.role], d.terms);
+      const c = (confident[d.role] ??= { positive: 0, negative: 0 });
+      c.positive += d.confidentRatio.positive / this.pairs;
+      c.negative += d.confidentRatio.negative / this.pairs;
+      for (const [phase, secs] of Object.entries(d.phases)) phases[phase] = Math.max(phases[phase] ?? 0, secs);
+      exchangeBytes += d.exchangeBytes;
+    }
+    for (const [role, tr] of Object.entries(terms)) {
+      if (!Number.isFinite(tr.total)) this.o.logger.error('train.loss_not_finite', { iteration: k, role: Number(role), terms: tr });
+    }
+    this.o.observer?.onStep?.({
+      iteration: k,
+      maxIterations: this.maxIterations,
+      lr,
+      consistencyWeight,
+      terms,
+      confidentRatio: confident,
+      phases,
+      exchangeBytes,
+      seconds: (performance.now() - t0) / 1000,
+    });
+  }
+
+  private async checkpoint(k: number): Promise<void> {
+    const epoch = this.state.epoch;
+    const roles: Role[] = this.semi ? [1, 2] : [1];
+    for (const x of this.placements) await this.send(x.worker.id, { v: PROTOCOL_VERSION, type: 'checkpoint', epoch, iteration: k });
+    const stored = (await Promise.all(roles.map((r) => this.await(`${epoch}/checkpoint/${k}/${r}`)))) as CheckpointDoneMessage[];
+    const models = {} as CheckpointRef['models'];
+    for (const d of stored) models[d.role] = { weights: d.weights, optimizer: d.optimizer };
+    if (!this.semi) models[2] = models[1];
+    const previous = this.state.checkpoint;
+    this.state.checkpoint = { iteration: k, models };
+    this.state.iteration = k;
+    await saveRunState(this.o.transport.kv, this.state);
+    if (this.outputs) await this.outputs.writeLatest(this.o.transport.objects, this.state, roles);
+    if (previous && previous.iteration !== k) await this.deleteCheckpoint(previous);
+    this.o.observer?.onCheckpoint?.({ iteration: k });
+  }
+
+  private async deleteCheckpoint(ref: CheckpointRef): Promise<void> {
+    const names = new Set(Object.values(ref.models).flatMap((m) => [m.weights, m.optimizer]));
+    for (const name of names) await this.o.transport.objects.delete(name);
+  }
+
+  private async evaluate(k: number): Promise<void> {
+    const epoch = this.state.epoch;
+    const roles: Role[] = this.semi ? [1, 2] : [1];
+    const evaluators = roles.map((r) => this.placements.find((x) => x.role === r && x.rank === 0)!);
+    for (const x of evaluators) {
+      await this.send(x.worker.id, { v: PROTOCOL_VERSION, type: 'evaluate', evalId: `${epoch}/${k}/${x.role}`, epoch, role: x.role, iteration: k, caseIds: this.o.data.evalIds });
+    }
+    const results = (await Promise.all(evaluators.map((x) => this.await(`${epoch}/eval/${k}/${x.role}`)))) as EvalDoneMessage[];
+    for (const r of results) {
+      const improved = !this.state.best || r.mean.dice > this.state.best.dice;
+      if (improved) this.state.best = { dice: r.mean.dice, role: r.role, iteration: k };
+      this.state.evals.push({ iteration: k, role: r.role, mean: r.mean });
+      if (this.outputs) {
+        await this.outputs.writeEval(r);
+        if (improved) await this.outputs.writeBest(this.o.transport.objects, this.state.checkpoint!.models[r.role].weights);
+      }
+      this.o.observer?.onEval?.({ iteration: k, role: r.role, mean: r.mean, cases: r.cases, best: improved });
+    }
+    await saveRunState(this.o.transport.kv, this.state);
+  }
+
+  private async recover(reason: string): Promise<void> {
+    this.recoveries++;
+    this.o.logger.warn('run.recover', { reason, rollback_to: this.state.iteration, epoch: this.state.epoch });
+    this.o.observer?.onRecovery?.({ reason, iteration: this.state.iteration, epoch: this.state.epoch });
+    this.replies.clear(() => true, 'epoch abandoned');
+    for (;;) {
+      const need = this.semi ? 2 : 1;
+      await this.registry.waitForAlive(need, this.heartbeatTimeout);
+      try {
+        await this.place();
+        return;
+      } catch (err) {
+        if (!(err instanceof EpochFailure)) throw err;
+        this.o.logger.warn('run.place_failed', { reason: err.message });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private async finish(): Promise<void> {
+    this.state.finished = true;
+    await saveRunState(this.o.transport.kv, this.state);
+    if (this.outputs) await this.outputs.writeState(this.state);
+    for (const w of this.registry.alive(this.heartbeatTimeout)) {
+      await this.send(w.id, { v: PROTOCOL_VERSION, type: 'release', epoch: this.state.epoch + 1, shutdown: this.o.shutdownWorkers ?? false });
+    }
+    this.o.observer?.onFinish?.({ iteration: this.state.iteration, best: this.state.best });
+  }
+
+  private async send(workerId: string, message: Message): Promise<void> {
+    await this.o.transport.publish(this.s.worker(workerId), message);
+  }
+
+  private onReply(m: Message): void {
+    const epoch = 'epoch' in m ? (m as { epoch: number }).epoch : -1;
+    switch (m.type) {
+      case 'step-done':
+        return this.replies.deliver(`${m.epoch}/step/${m.iteration}/${m.workerId}`, m);
+      case 'checkpoint-done':
+        return this.replies.deliver(`${m.epoch}/checkpoint/${m.iteration}/${m.role}`, m);
+      case 'eval-done':
+        return this.replies.deliver(`${m.evalId.split('/')[0]}/eval/${m.iteration}/${m.role}`, m);
+      case 'worker-error':
+        this.o.logger.warn('worker.error', { worker: m.workerId, epoch: m.epoch, error: m.error });
+        if (this.state && epoch === this.state.epoch) this.fail(`worker ${m.workerId} failed: ${m.error}`);
+        return;
+      default:
+        this.o.observer?.onRejected?.(`unexpected message '${m.type}' on the coordinator subject`);
+    }
+  }
+
+  private checkLiveness(): void {
+    const lost = this.registry.silent(this.heartbeatTimeout);
+    this.o.observer?.onWorkers?.(this.registry.countsByState(this.heartbeatTimeout));
+    if (lost.length === 0) return;
+    const assignedLost = lost.filter((w) => this.placements.some((x) => x.worker.id === w.id));
+    for (const w of lost) {
+      this.o.logger.warn('worker.lost', { worker: w.id, silent_ms: Date.now() - w.lastSeen });
+      this.registry.markDead(w.id);
+    }
+    if (assignedLost.length > 0) this.fail(`lost worker(s) ${assignedLost.map((w) => w.id).join(', ')}`);
+  }
+
+  private fail(reason: string): void {
+    if (this.failure) return;
+    this.failure = new EpochFailure(reason);
+    for (const w of this.failWaiters.splice(0)) w(this.failure);
+  }
+
+  /** Waits for a reply of the current epoch, failing early when the epoch fails. */
+  private await(key: string): Promise<Message> {
+    if (this.failure) return Promise.reject(this.failure);
+    const timeout = this.o.stepTimeoutMs ?? 3_600_000;
+    return new Promise<Message>((resolve, reject) => {
+      const onFail = (e: EpochFailure) => reject(e);
+      this.failWaiters.push(onFail);
+      this.replies.take(key, timeout).then(
+        (m) => {
+          this.failWaiters = this.failWaiters.filter((w) => w !== onFail);
+          resolve(m);
+        },
+        (err) => {
+          this.failWaiters = this.failWaiters.filter((w) => w !== onFail);
+          reject(err instanceof EpochFailure ? err : new EpochFailure(errorMessage(err)));
+        },
+      );
+    });
+  }
+}
+
+function sumTerms(a: LossTerms | undefined, b: LossTerms): LossTerms {
+  if (!a) return { ...b };
+  return {
+    total: a.total + b.total,
+    supervised: a.supervised + b.supervised,
+    ce: a.ce + b.ce,
+    dice: a.dice + b.dice,
+    crc: a.crc + b.crc,
+    kl: a.kl + b.kl,
+    entropy: a.entropy + b.entropy,
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * Named presets (`--config la|pancreas|phantom`): partial configs over the schema defaults.
+ * `la` is the reference Left Atrium setting; `pancreas` the reference Pancreas-CT one; `phantom`
+ * a schedule small enough for the synthetic demo to train in minutes on two CPU cores.
+ */
+import type { ConfigInput } from './schema.js';
+
+export const presets: Record<string, ConfigInput> = {
+  la: { name: 'la' },
+  pancreas: {
+    name: 'pancreas',
+    data: { root: './data/pancreas', labeled: 12, patch: [96, 96, 96], rot_flip: false, brightness: null },
+    train: { lr: 0.025, spatial_weight: 1.0 },
+    eval: { patch: [96, 96, 96], stride_xy: 16, stride_z: 16 },
+  },
+  phantom: {
+    name: 'phantom',
+    data: { root: './data/phantom', labeled: 4, patch: [48, 48, 32], rot_flip: true, brightness: [0.75, 1.25] },
+    model: { filters: 4 },
+    train: { max_iterations: 300, rampup_length: 10 },
+    eval: { every: 100, split: 'test', patch: [48, 48, 32], stride_xy: 16, stride_z: 16, batch: 4 },
+    checkpoint: { every: 100 },
+  },
+};
+
+export function presetNames(): string[] {
+  return Object.keys(presets);
+}

@@ -1,0 +1,128 @@
+/**
+ * The one validated configuration of a training run. Field names are snake_case as in the YAML
+ * files and the reference code; every default is the reference's Left Atrium setting (GUIDE §5).
+ * Unknown fields are errors, so a typo never silently falls back to a default.
+ */
+import { z } from 'zod';
+
+const shape3 = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
+
+export const dataSchema = z
+  .object({
+    /** Dataset root in any layout of GUIDE §4 (MSD dataset.json, reference HDF5 with case lists). */
+    root: z.string().default('./data/la'),
+    /** Labelled cases: the first N ids of the train split (the reference's labeled_num). */
+    labeled: z.number().int().positive().default(16),
+    /** Unlabelled cases: the next N ids of the train split; null = all the rest. */
+    unlabeled: z.number().int().nonnegative().nullable().default(null),
+    classes: z.number().int().min(2).default(2),
+    /** Training patch (x, y, z). */
+    patch: shape3.default([112, 112, 80]),
+    /** Random rot90 (x-y plane) + flip (axis x or y), LA only in the reference. */
+    rot_flip: z.boolean().default(true),
+    /** Brightness factor range U(a, b), clipped to [0, 1]; null disables it. */
+    brightness: z.tuple([z.number().positive(), z.number().positive()]).nullable().default([0.75, 1.25]),
+    /** Translation-pair sampler: `reference` (s before f, as the published code) or `symmetric`. */
+    translation: z.enum(['reference', 'symmetric']).default('reference'),
+    /** Minimum overlap volume fraction for the symmetric sampler. */
+    min_overlap: z.number().gt(0).max(1).default(0.5),
+  })
+  .strict();
+
+export const modelSchema = z
+  .object({
+    in_channels: z.number().int().positive().default(1),
+    filters: z.number().int().positive().default(16),
+    normalization: z.enum(['batchnorm', 'groupnorm', 'instancenorm', 'none']).default('batchnorm'),
+    /** Dropout3d(p=0.5) on the bottleneck and last decoder features while training. */
+    dropout: z.boolean().default(true),
+  })
+  .strict();
+
+export const trainSchema = z
+  .object({
+    /** Volumes per step: half labelled, half unlabelled. */
+    batch_size: z.number().int().min(2).multipleOf(2).default(4),
+    max_iterations: z.number().int().positive().default(9000),
+    lr: z.number().positive().default(0.05),
+    lr_power: z.number().nonnegative().default(0.9),
+    momentum: z.number().min(0).max(1).default(0.9),
+    weight_decay: z.number().nonnegative().default(1e-4),
+    /** Additive input noise U(-a, a) on every gradient forward. */
+    input_noise: z.number().nonnegative().default(0.2),
+    /** CRC thresholds: γ (confident positive) and β (confident negative). */
+    threshold: z.number().gt(0).lt(1).default(0.65),
+    neg_threshold: z.number().gt(0).lt(1).default(0.1),
+    /** ℓ_tra = spatial_weight × Σ KL + entropy_weight × negative entropy. */
+    spatial_weight: z.number().nonnegative().default(0.3),
+    entropy_weight: z.number().nonnegative().default(0.1),
+    /** Final consistency weight (0.3 for the reference's 8-label setting). */
+    unsup_weight: z.number().nonnegative().default(1.0),
+    rampup: z.enum(['sigmoid', 'linear']).default('sigmoid'),
+    /** Ramp length and start in epochs (× iterations per epoch). */
+    rampup_length: z.number().nonnegative().default(40),
+    rampup_start: z.number().nonnegative().default(0),
+    /** Translation view pairing: `cross` (peer model, what the cluster exchanges) or `intra` (reference code). */
+    pairing: z.enum(['cross', 'intra']).default('cross'),
+    /** KL form: `class` (over classes) or `reference` (the published code's computation). */
+    kl: z.enum(['class', 'reference']).default('class'),
+    /** 3D CutMix of model 2's unlabelled input and pseudo-labels. */
+    cutmix: z.boolean().default(true),
+    /** false: plain CE on argmax pseudo-labels instead of CRC (ablation). */
+    crc: z.boolean().default(true),
+    /** false: drop the translation term (ablation). */
+    translation_loss: z.boolean().default(true),
+    /** false: supervised-only baseline on the labelled half (no pseudo-labels, no translation term). */
+    semi_supervised: z.boolean().default(true),
+    /**
+     * Data shards (null: one per worker pair at the start). Each step trains on batch_size ×
+     * initial pairs volumes split evenly over the shards; a pair trains on shards/pairs of them.
+     * Fixing it makes runs with different pair counts see the same data.
+     */
+    shards: z.number().int().positive().nullable().default(null),
+    /** Exchange quantisation: uint16 probabilities (≤ 2 bytes/voxel/class) or exact float32. */
+    exchange_dtype: z.enum(['uint16', 'float32']).default('uint16'),
+  })
+  .strict();
+
+export const evalSchema = z
+  .object({
+    /** Evaluate every N iterations (0: only at the end). */
+    every: z.number().int().nonnegative().default(1000),
+    /** Split evaluated during training: `eval` when the dataset has one, else `test`. */
+    split: z.enum(['eval', 'test']).default('eval'),
+    patch: shape3.default([112, 112, 80]),
+    stride_xy: z.number().int().positive().default(18),
+    stride_z: z.number().int().positive().default(4),
+    /** Drop 26-connected components under 8000 voxels before scoring. */
+    post_process: z.boolean().default(false),
+    /** Windows per forward in sliding-window inference. */
+    batch: z.number().int().positive().default(1),
+    /** Evaluate at most N cases (null: all). */
+    max_cases: z.number().int().positive().nullable().default(null),
+    /** Write a PNG of the middle slices per evaluated case to <out>/eval/. */
+    slices: z.boolean().default(true),
+  })
+  .strict();
+
+export const checkpointSchema = z
+  .object({
+    /** Save model1/model2 + run state every N iterations (and at the end). */
+    every: z.number().int().positive().default(500),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    name: z.string().default('la'),
+    seed: z.number().int().nonnegative().default(1337),
+    data: dataSchema.prefault({}),
+    model: modelSchema.prefault({}),
+    train: trainSchema.prefault({}),
+    eval: evalSchema.prefault({}),
+    checkpoint: checkpointSchema.prefault({}),
+  })
+  .strict();
+
+export type TracocoConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,195 @@
+/**
+ * The wire protocol between the coordinator and the workers, and between workers (GUIDE §6).
+ * One typed module both sides import; every message carries the protocol version and its type.
+ * Bulk arrays (volumes, exchanged views, gradient chunks) are typed arrays, which msgpackr
+ * encodes as raw bytes.
+ */
+import type { TracocoConfig } from '../config/index.js';
+import type { BatchPlan } from '../data/index.js';
+import type { SegmentationMetrics } from '../metrics/index.js';
+import type { PeerViews } from '../training/exchange.js';
+import type { LossTerms } from '../training/step.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export type Role = 1 | 2;
+
+export interface WorkerResources {
+  device: 'gpu' | 'cpu';
+  backend: string;
+  cpus: number;
+  memoryBytes: number;
+  hostname: string;
+  pid: number;
+}
+
+export type WorkerState = 'idle' | 'assigned' | 'training' | 'evaluating';
+
+/** A data shard's part of one step: which cases fill the batch slots, and how they are augmented. */
+export interface ShardPlan {
+  shard: number;
+  labeledIds: string[];
+  unlabeledIds: string[];
+  /** Slots 0..L-1 labelled, L.. unlabelled; `cutmix` set when model 2 mixes. */
+  plan: BatchPlan;
+}
+
+/** Where a checkpoint lives: a key in the object store (cluster) or a file (local). */
+export interface CheckpointRef {
+  iteration: number;
+  /** Object-store names (or file paths) of each model's weights and optimiser state. */
+  models: Record<Role, { weights: string; optimizer: string }>;
+}
+
+export interface CasePayload {
+  id: string;
+  shape: [number, number, number];
+  image: Float32Array;
+  label: Uint8Array | null;
+}
+
+interface Envelope {
+  v: number;
+}
+
+// worker -> coordinator
+export interface RegisterMessage extends Envelope {
+  type: 'register';
+  workerId: string;
+  resources: WorkerResources;
+}
+export interface HeartbeatMessage extends Envelope {
+  type: 'heartbeat';
+  workerId: string;
+  state: WorkerState;
+  iteration: number;
+}
+export interface StepDoneMessage extends Envelope {
+  type: 'step-done';
+  workerId: string;
+  epoch: number;
+  iteration: number;
+  role: Role;
+  pair: number;
+  terms: LossTerms;
+  confidentRatio: { positive: number; negative: number };
+  /** Seconds per phase: data, forward, exchange, backward, allreduce, optimizer. */
+  phases: Record<string, number>;
+  exchangeBytes: number;
+}
+export interface EvalDoneMessage extends Envelope {
+  type: 'eval-done';
+  workerId: string;
+  evalId: string;
+  role: Role;
+  iteration: number;
+  mean: SegmentationMetrics;
+  cases: (SegmentationMetrics & { id: string })[];
+  /** PNG of the middle slices per case (written to <out>/eval/ by the coordinator). */
+  slices: { id: string; png: Uint8Array }[];
+}
+export interface CheckpointDoneMessage extends Envelope {
+  type: 'checkpoint-done';
+  workerId: string;
+  epoch: number;
+  role: Role;
+  iteration: number;
+  weights: string;
+  optimizer: string;
+}
+export interface WorkerErrorMessage extends Envelope {
+  type: 'worker-error';
+  workerId: string;
+  epoch: number;
+  error: string;
+}
+
+// coordinator -> worker
+export interface AssignMessage extends Envelope {
+  type: 'assign';
+  runId: string;
+  epoch: number;
+  role: Role;
+  pair: number;
+  pairs: number;
+  peer: string;
+  /** Same-role replicas in reduction order (this worker included). */
+  replicas: string[];
+  config: TracocoConfig;
+  /** Start from these weights (null: fresh initialisation from the run seed). */
+  checkpoint: CheckpointRef | null;
+}
+export interface CasesMessage extends Envelope {
+  type: 'cases';
+  epoch: number;
+  /** 'train' cases fill batches; 'eval' cases are scored by `evaluate`. */
+  purpose: 'train' | 'eval';
+  cases: CasePayload[];
+  /** Object-store names of cases too large to send inline. */
+  stored: string[];
+}
+export interface StepMessage extends Envelope {
+  type: 'step';
+  epoch: number;
+  iteration: number;
+  lr: number;
+  consistencyWeight: number;
+  shards: ShardPlan[];
+}
+export interface EvaluateMessage extends Envelope {
+  type: 'evaluate';
+  evalId: string;
+  epoch: number;
+  role: Role;
+  iteration: number;
+  caseIds: string[];
+}
+export interface CheckpointMessage extends Envelope {
+  type: 'checkpoint';
+  epoch: number;
+  iteration: number;
+}
+export interface ReleaseMessage extends Envelope {
+  type: 'release';
+  epoch: number;
+  /** true: the run is over and the worker process may exit. */
+  shutdown: boolean;
+}
+
+// worker <-> worker
+export interface ViewsMessage extends Envelope {
+  type: 'views';
+  epoch: number;
+  iteration: number;
+  pair: number;
+  fromRole: Role;
+  views: PeerViews;
+}
+export interface ReduceMessage extends Envelope {
+  type: 'reduce';
+  epoch: number;
+  iteration: number;
+  role: Role;
+  phase: 'stats' | 'grads';
+  /** Ring position of the sender and the ring step this chunk belongs to. */
+  from: number;
+  step: number;
+  data: Float32Array | Float64Array;
+}
+
+export type CoordinatorInbound = RegisterMessage | HeartbeatMessage | StepDoneMessage | EvalDoneMessage | CheckpointDoneMessage | WorkerErrorMessage;
+export type WorkerInbound = AssignMessage | CasesMessage | StepMessage | EvaluateMessage | CheckpointMessage | ReleaseMessage;
+export type PeerMessage = ViewsMessage | ReduceMessage;
+export type Message = CoordinatorInbound | WorkerInbound | PeerMessage;
+export type MessageType = Message['type'];
+
+/** Subject names, under a cluster-wide prefix so several runs can share a NATS server. */
+export function subjects(prefix: string) {
+  return {
+    coordinator: `${prefix}.coordinator`,
+    register: `${prefix}.register`,
+    heartbeat: `${prefix}.heartbeat`,
+    /** Commands for one worker, and its peer traffic (views, all-reduce chunks). */
+    worker: (workerId: string) => `${prefix}.worker.${workerId}`,
+  };
+}

@@ -1,0 +1,322 @@
+/**
+ * One co-training step of ONE model, written as the worker side of the cluster design (GUIDE §5,
+ * §6). A step has two halves around the exchange with the peer model:
+ *
+ *   computePeerViews  — no gradient: what this model gives its peer (pseudo-label probabilities
+ *                       of f, and in cross pairing its translation targets on the s-overlap boxes);
+ *   computeGradients  — this model's losses and gradients, given the peer's views.
+ *
+ * With R replicas of the same model (data-parallel pairs), every loss term is normalised by
+ * GLOBAL counts and sums (Dice sums, CRC mask sizes, number of views), exchanged as a few
+ * scalars before the gradient pass, so summing the replicas' gradients gives exactly the gradient
+ * of one model on the whole batch (up to BatchNorm batch statistics, which stay per replica as in
+ * PyTorch DDP without SyncBatchNorm).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { VNet } from '../model/index.js';
+import {
+  crcLoss,
+  pseudoLabelCrossEntropy,
+  supervisedLoss,
+  translationLoss,
+  translationTarget,
+  type TranslationMode,
+} from '../losses/index.js';
+import { DICE_SMOOTH } from '../losses/supervised.js';
+import type { Box3 } from '../data/index.js';
+import { packUnitInterval, unpackUnitInterval, type ExchangeDtype, type PeerViews } from './exchange.js';
+import {
+  cutMixSlots,
+  dropoutStreams,
+  selectSlots,
+  selectSlotValues,
+  withInputNoise,
+  type ReplicaBatch,
+  type StepContext,
+} from './replica-batch.js';
+import { disposingScope } from './scope.js';
+
+export interface StepSettings {
+  classes: number;
+  /** false: supervised-only baseline (labelled slots only, no peer). */
+  semiSupervised: boolean;
+  pairing: 'cross' | 'intra';
+  kl: TranslationMode;
+  /** CutMix model 2's unlabelled input and pseudo-labels. */
+  cutmix: boolean;
+  /** false: plain CE on argmax pseudo-labels (ablation). */
+  crc: boolean;
+  translationLoss: boolean;
+  threshold: number;
+  negThreshold: number;
+  spatialWeight: number;
+  entropyWeight: number;
+  inputNoise: number;
+  exchangeDtype: ExchangeDtype;
+}
+
+/** This replica's share of each loss term; summed over replicas it is the global value. */
+export interface LossTerms {
+  total: number;
+  supervised: number;
+  ce: number;
+  dice: number;
+  crc: number;
+  kl: number;
+  entropy: number;
+}
+
+export interface StepGradients {
+  /** Gradients by parameter key (caller disposes). */
+  grads: Map<string, tf.Tensor>;
+  terms: LossTerms;
+  /** Fraction of this replica's unlabelled voxels in the CRC masks. */
+  confidentRatio: { positive: number; negative: number };
+}
+
+/** Global statistics the loss normalisation needs (see the module comment). */
+export interface StepStatistics {
+  diceIntersection: number;
+  dicePrediction: number;
+  diceTarget: number;
+  crcPositive: number;
+  crcNegative: number;
+  views: number;
+}
+
+/** Sums this replica's statistics with the other replicas' (identity with one replica). */
+export type StatisticsReducer = (local: StepStatistics) => Promise<StepStatistics>;
+
+export interface GradientContext extends StepContext {
+  consistencyWeight: number;
+  /** Replicas of this model training on other shards this step. */
+  replicas: number;
+  reduce?: StatisticsReducer;
+}
+
+const batchShape = (rb: ReplicaBatch) => rb.batch.shape;
+
+/** Phase 1: what this model sends its peer. No gradient; BN statistics update as in training. */
+export function computePeerViews(model: VNet, rb: ReplicaBatch, settings: StepSettings, ctx: StepContext): PeerViews {
+  const [B, X, Y, Z] = batchShape(rb);
+  return disposingScope((): PeerViews => {
+    const f = tf.tensor5d(rb.batch.f, batchShape(rb));
+    const logits = model.forward(f, { training: true, dropout: dropoutStreams(ctx, 'pseudo', rb.slotKeys) });
+    const prob = tf.softmax(logits);
+    const pseudo = packUnitInterval(copyOf(prob), [B, X, Y, Z, settings.classes], settings.exchangeDtype);
+    if (settings.pairing !== 'cross' || !settings.translationLoss) return { pseudo, overlap: null };
+    const s = tf.tensor5d(withInputNoise(rb.batch.s, settings.inputNoise, ctx, 'views', rb.slotKeys), batchShape(rb));
+    const outS = model.forward(s, { training: true, dropout: dropoutStreams(ctx, 'views', rb.slotKeys) });
+    const overlap = rb.batch.overlapS.map((box, i) => {
+      const target = translationTarget(sliceBox(outS, i, box), settings.kl);
+      return packUnitInterval(copyOf(target), [...target.shape], settings.exchangeDtype);
+    });
+    return { pseudo, overlap };
+  });
+}
+
+/** Phase 2: this model's loss terms and gradients. `peer` is null for the supervised baseline. */
+export async function computeGradients(
+  model: VNet,
+  rb: ReplicaBatch,
+  peer: PeerViews | null,
+  settings: StepSettings,
+  ctx: GradientContext,
+  role: 1 | 2,
+): Promise<StepGradients> {
+  const semi = settings.semiSupervised;
+  if (semi && !peer) throw new Error('computeGradients: semi-supervised training needs the peer views');
+  const [B, X, Y, Z] = batchShape(rb);
+  const C = settings.classes;
+  const w = semi ? ctx.consistencyWeight : 0;
+
+  const pseudo = semi ? pseudoForRole(unpackUnitInterval(peer!.pseudo), [B, X, Y, Z, C], rb, settings, role) : null;
+  const local = localStatistics(rb, pseudo, settings);
+  if (ctx.replicas > 1) Object.assign(local, diceStatistics(model, rb, settings, ctx));
+  const global = ctx.replicas > 1 && ctx.reduce ? await ctx.reduce(local) : local;
+
+  const vars = [...model.params.entries()];
+  const keyOf = new Map(vars.map(([key, v]) => [v.name, key]));
+  const terms: LossTerms = { total: 0, supervised: 0, ce: 0, dice: 0, crc: 0, kl: 0, entropy: 0 };
+  const confidentRatio = { positive: 0, negative: 0 };
+  const grads = new Map<string, tf.Tensor>();
+  const accumulate = (g: tf.NamedTensorMap) => {
+    for (const [name, grad] of Object.entries(g)) {
+      const key = keyOf.get(name)!;
+      const prev = grads.get(key);
+      if (prev) {
+        grads.set(key, tf.add(prev, grad));
+        prev.dispose();
+        grad.dispose();
+      } else grads.set(key, grad);
+    }
+  };
+
+  // Pass A: supervised + translation terms (out_f, and out_s for intra pairing).
+  const passA = tf.variableGrads(() => {
+    const inputSlots = semi ? Array.from({ length: B }, (_, i) => i) : rb.labeledSlots;
+    const keys = inputSlots.map((i) => rb.slotKeys[i]!);
+    const fValues = semi ? rb.batch.f : selectSlotValues(rb.batch.f, B, rb.labeledSlots);
+    const xF = tf.tensor5d(withInputNoise(fValues, settings.inputNoise, ctx, 'f', keys), [inputSlots.length, X, Y, Z, 1]);
+    const outF = model.forward(xF, { training: true, dropout: dropoutStreams(ctx, 'f', keys) });
+    const labeledLogits = semi ? selectSlots(outF, rb.labeledSlots) : outF;
+    const labels = tf.tensor4d(Int32Array.from(selectLabels(rb)), [rb.labeledSlots.length, X, Y, Z], 'int32');
+    const sup = supervisedTerm(labeledLogits, labels, global, ctx.replicas);
+    terms.ce = sup.ce;
+    terms.dice = sup.dice;
+    terms.supervised = 0.5 * (sup.ce + sup.dice);
+    let loss: tf.Scalar = sup.loss;
+    if (semi && settings.translationLoss) {
+      const a = rb.batch.overlapF.map((box, i) => sliceBox(outF, i, box));
+      const targets = translationTargets(model, rb, peer!, settings, ctx);
+      const tra = translationLoss(a, targets, { mode: settings.kl, spatialWeight: 1, entropyWeight: 1 });
+      const viewShare = global.views > 0 ? local.views / global.views : 0;
+      terms.kl = tra.klSum.dataSync()[0]!;
+      terms.entropy = tra.negEntropy.dataSync()[0]! * viewShare;
+      const traLoss = tf.add(tf.mul(tra.klSum, settings.spatialWeight), tf.mul(tra.negEntropy, settings.entropyWeight * viewShare));
+      loss = tf.add(loss, tf.mul(traLoss, w));
+    }
+    return loss as tf.Scalar;
+  }, vars.map(([, v]) => v));
+  passA.value.dispose();
+  accumulate(passA.grads);
+
+  // Pass B: CRC (or plain CE) on the unlabelled slots of the (CutMixed) input.
+  if (semi) {
+    const passB = tf.variableGrads(() => {
+      const uValues = role === 2 && settings.cutmix ? cutMixSlots(rb.batch.f, batchShape(rb), rb.cutmix) : rb.batch.f;
+      const xU = tf.tensor5d(withInputNoise(uValues, settings.inputNoise, ctx, 'u', rb.slotKeys), batchShape(rb));
+      const outU = model.forward(xU, { training: true, dropout: dropoutStreams(ctx, 'u', rb.slotKeys) });
+      const logits = selectSlots(outU, rb.unlabeledSlots);
+      const target = tf.tensor5d(selectSlotValues(pseudo!, B, rb.unlabeledSlots), [rb.unlabeledSlots.length, X, Y, Z, C]);
+      let crc: tf.Scalar;
+      if (settings.crc) {
+        const r = crcLoss(logits, target, { threshold: settings.threshold, negThreshold: settings.negThreshold });
+        confidentRatio.positive = r.positiveRatio;
+        confidentRatio.negative = r.negativeRatio;
+        const posShare = global.crcPositive > 0 ? local.crcPositive / global.crcPositive : 0;
+        const negShare = global.crcNegative > 0 ? local.crcNegative / global.crcNegative : 0;
+        crc = tf.add(tf.mul(r.positive, posShare), tf.mul(r.negative, negShare));
+      } else {
+        crc = tf.div(pseudoLabelCrossEntropy(logits, target), ctx.replicas);
+      }
+      terms.crc = crc.dataSync()[0]!;
+      return tf.mul(crc, w) as tf.Scalar;
+    }, vars.map(([, v]) => v));
+    passB.value.dispose();
+    accumulate(passB.grads);
+  }
+
+  const translation = settings.spatialWeight * terms.kl + settings.entropyWeight * terms.entropy;
+  terms.total = terms.supervised + w * (terms.crc + translation);
+  return { grads, terms, confidentRatio };
+}
+
+/** The pseudo-labels this model trains on: the peer's, CutMixed for model 2. */
+function pseudoForRole(values: Float32Array, shape: number[], rb: ReplicaBatch, settings: StepSettings, role: 1 | 2): Float32Array {
+  return role === 2 && settings.cutmix ? cutMixSlots(values, shape, rb.cutmix) : values;
+}
+
+/** Counts known before any forward: CRC mask sizes (from the peer's probabilities) and views. */
+function localStatistics(rb: ReplicaBatch, pseudo: Float32Array | null, settings: StepSettings): StepStatistics {
+  const stats: StepStatistics = { diceIntersection: 0, dicePrediction: 0, diceTarget: 0, crcPositive: 0, crcNegative: 0, views: 0 };
+  stats.views = 2 * rb.batch.overlapF.filter((box) => boxVoxels(box) > 0).length;
+  if (!pseudo) return stats;
+  const C = settings.classes;
+  const per = pseudo.length / rb.batch.shape[0];
+  for (const slot of rb.unlabeledSlots) {
+    for (let v = slot * per; v < (slot + 1) * per; v += C) {
+      let max = -Infinity;
+      let min = Infinity;
+      for (let c = 0; c < C; c++) {
+        const p = pseudo[v + c]!;
+        if (p > max) max = p;
+        if (p < min) min = p;
+      }
+      if (max >= settings.threshold) stats.crcPositive++;
+      if (min < settings.negThreshold) stats.crcNegative++;
+    }
+  }
+  return stats;
+}
+
+/**
+ * Σpt, Σp², Σt² of this replica's labelled slots, from a forward without tape that repeats the
+ * gradient pass's forward exactly (same noise and dropout, BN statistics left alone): only needed
+ * when Dice must be normalised over several replicas.
+ */
+function diceStatistics(model: VNet, rb: ReplicaBatch, settings: StepSettings, ctx: StepContext): Partial<StepStatistics> {
+  const [B, X, Y, Z] = batchShape(rb);
+  const semi = settings.semiSupervised;
+  const inputSlots = semi ? Array.from({ length: B }, (_, i) => i) : rb.labeledSlots;
+  const keys = inputSlots.map((i) => rb.slotKeys[i]!);
+  const fValues = semi ? rb.batch.f : selectSlotValues(rb.batch.f, B, rb.labeledSlots);
+  return disposingScope(() => {
+    const xF = tf.tensor5d(withInputNoise(fValues, settings.inputNoise, ctx, 'f', keys), [inputSlots.length, X, Y, Z, 1]);
+    const outF = model.forward(xF, { training: true, dropout: dropoutStreams(ctx, 'f', keys), updateStatistics: false });
+    const logits = semi ? selectSlots(outF, rb.labeledSlots) : outF;
+    const p = foregroundProbability(logits);
+    const t = tf.tensor4d(Float32Array.from(selectLabels(rb), (v) => (v === 1 ? 1 : 0)), p.shape as [number, number, number, number]);
+    const sums = tf.stack([tf.sum(tf.mul(p, t)), tf.sum(tf.square(p)), tf.sum(t)]).dataSync();
+    return { diceIntersection: sums[0]!, dicePrediction: sums[1]!, diceTarget: sums[2]! };
+  });
+}
+
+function supervisedTerm(logits: tf.Tensor5D, labels: tf.Tensor4D, global: StepStatistics, replicas: number): { loss: tf.Scalar; ce: number; dice: number } {
+  const sup = supervisedLoss(logits, labels);
+  if (replicas === 1) {
+    return { loss: sup.loss, ce: sup.ce.dataSync()[0]!, dice: sup.dice.dataSync()[0]! };
+  }
+  // Dice over all replicas: a surrogate linear in this replica's sums with the global
+  // derivative as coefficients has exactly this replica's share of the gradient.
+  const denominator = global.dicePrediction + global.diceTarget + DICE_SMOOTH;
+  const numerator = 2 * global.diceIntersection + DICE_SMOOTH;
+  const dIntersection = -2 / denominator;
+  const dPrediction = numerator / (denominator * denominator);
+  const p = foregroundProbability(logits);
+  const t = tf.cast(tf.equal(labels, 1), 'float32');
+  const surrogate = tf.add(tf.mul(tf.sum(tf.mul(p, t)), dIntersection), tf.mul(tf.sum(tf.square(p)), dPrediction));
+  const ce = tf.div(sup.ce, replicas) as tf.Scalar;
+  const diceValue = (1 - numerator / denominator) / replicas;
+  return { loss: tf.mul(tf.add(ce, surrogate), 0.5) as tf.Scalar, ce: ce.dataSync()[0]!, dice: diceValue };
+}
+
+function translationTargets(model: VNet, rb: ReplicaBatch, peer: PeerViews, settings: StepSettings, ctx: StepContext): tf.Tensor4D[] {
+  if (settings.pairing === 'cross') {
+    if (!peer.overlap) throw new Error('cross pairing needs the peer overlap views');
+    return peer.overlap.map((p) => tf.tensor4d(unpackUnitInterval(p), p.shape as [number, number, number, number]));
+  }
+  const xS = tf.tensor5d(withInputNoise(rb.batch.s, settings.inputNoise, ctx, 's', rb.slotKeys), batchShape(rb));
+  const outS = model.forward(xS, { training: true, dropout: dropoutStreams(ctx, 's', rb.slotKeys) });
+  return rb.batch.overlapS.map((box, i) => translationTarget(sliceBox(outS, i, box), settings.kl));
+}
+
+function selectLabels(rb: ReplicaBatch): Uint8Array {
+  const per = rb.batch.labelF.length / rb.batch.shape[0];
+  const out = new Uint8Array(rb.labeledSlots.length * per);
+  rb.labeledSlots.forEach((slot, i) => out.set(rb.batch.labelF.subarray(slot * per, (slot + 1) * per), i * per));
+  return out;
+}
+
+function foregroundProbability(logits: tf.Tensor5D): tf.Tensor4D {
+  return tf.squeeze(tf.slice(tf.softmax(logits), [0, 0, 0, 0, 1], [-1, -1, -1, -1, 1]), [4]) as tf.Tensor4D;
+}
+
+/** Sample i of a [B, x, y, z, C] tensor restricted to a box, as [x, y, z, C]. */
+export function sliceBox(t: tf.Tensor5D, i: number, box: Box3): tf.Tensor4D {
+  const size = [0, 1, 2].map((k) => box.end[k]! - box.start[k]!);
+  return tf.reshape(tf.slice(t, [i, box.start[0], box.start[1], box.start[2], 0], [1, size[0]!, size[1]!, size[2]!, t.shape[4]]), [
+    size[0]!,
+    size[1]!,
+    size[2]!,
+    t.shape[4],
+  ]);
+}
+
+function boxVoxels(box: Box3): number {
+  return [0, 1, 2].reduce((n, k) => n * Math.max(0, box.end[k]! - box.start[k]!), 1);
+}
+
+function copyOf(t: tf.Tensor): Float32Array {
+  return Float32Array.from(t.dataSync() as Float32Array);
+}

@@ -1,0 +1,380 @@
+/**
+ * A tracoco worker: hosts one VNet replica in whatever role the coordinator assigns, builds its
+ * batches from cached volumes, exchanges views with its peer and gradients with same-role
+ * replicas, and reports each step. The same class runs in a `tracoco worker` process (NATS) and
+ * inside `tracoco train` (in-process transport).
+ */
+import type { Logger } from '../shared/log.js';
+import { errorMessage } from '../shared/errors.js';
+import { intensityRange } from '../shared/data/index.js';
+import { evaluateCase, renderMiddleSlices, type EvaluatedCase } from '../shared/evaluation/index.js';
+import { meanMetrics } from '../shared/metrics/index.js';
+import {
+  PROTOCOL_VERSION,
+  subjects,
+  type AssignMessage,
+  type CasesMessage,
+  type CheckpointMessage,
+  type EvaluateMessage,
+  type Message,
+  type ReduceMessage,
+  type Role,
+  type StepMessage,
+  type Subscription,
+  type Transport,
+  type ViewsMessage,
+  type WorkerInbound,
+  type WorkerResources,
+  type WorkerState,
+} from '../shared/protocol/index.js';
+import { assembleReplicaBatch, type CachedCase } from '../shared/training/assemble.js';
+import { peerViewsBytes, type PeerViews } from '../shared/training/exchange.js';
+import { computeGradients, computePeerViews, type StepStatistics } from '../shared/training/step.js';
+import { Mailbox } from '../shared/mailbox.js';
+import { flattenGradients, Replica, unflattenGradients } from './replica.js';
+import { ringAllReduce, type ReduceArray, type RingLink } from './ring-allreduce.js';
+import type { BatchBuilder } from './batch-builder.js';
+import { inlineBatchBuilder } from './batch-builder.js';
+
+export interface WorkerOptions {
+  workerId: string;
+  transport: Transport;
+  resources: WorkerResources;
+  logger: Logger;
+  /** How long a step waits for its peer or its replicas (default 10 minutes). */
+  exchangeTimeoutMs?: number;
+  /** Heartbeat period; 0 disables heartbeats (in-process runs). */
+  heartbeatMs?: number;
+  batchBuilder?: BatchBuilder;
+  observer?: WorkerObserver;
+}
+
+/** Hooks for metrics (all optional). */
+export interface WorkerObserver {
+  onStep?(info: { role: Role; iteration: number; phases: Record<string, number>; exchangeBytes: number }): void;
+  onState?(state: WorkerState): void;
+  onRejected?(reason: string): void;
+}
+
+interface Assignment {
+  message: AssignMessage;
+  replica: Replica;
+  rank: number;
+}
+
+const STATS_KEYS: (keyof StepStatistics)[] = ['diceIntersection', 'dicePrediction', 'diceTarget', 'crcPositive', 'crcNegative', 'views'];
+
+export class TrainingWorker {
+  private readonly s: ReturnType<typeof subjects>;
+  private readonly cases = new Map<string, CachedCase>();
+  private readonly views = new Mailbox<PeerViews>();
+  private readonly chunks = new Mailbox<ReduceArray>();
+  private readonly subs: Subscription[] = [];
+  private readonly queue: WorkerInbound[] = [];
+  private draining = false;
+  private assignment: Assignment | null = null;
+  private state: WorkerState = 'idle';
+  private iteration = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private resolveFinished!: () => void;
+  /** Resolves when the coordinator releases this worker with `shutdown`. */
+  readonly finished: Promise<void>;
+  private readonly batchBuilder: BatchBuilder;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.s = subjects(options.transport.prefix);
+    this.batchBuilder = options.batchBuilder ?? inlineBatchBuilder;
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  get id(): string {
+    return this.options.workerId;
+  }
+
+  async start(): Promise<void> {
+    const t = this.options.transport;
+    this.subs.push(t.subscribe(this.s.worker(this.id), (m) => this.onCommand(m)));
+    await this.register();
+    const period = this.options.heartbeatMs ?? 1000;
+    if (period > 0) this.heartbeat = setInterval(() => void this.beat(), period);
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const sub of this.subs.splice(0)) sub.unsubscribe();
+    this.views.clear();
+    this.chunks.clear();
+    this.assignment?.replica.dispose();
+    this.assignment = null;
+  }
+
+  private async register(): Promise<void> {
+    await this.options.transport.publish(this.s.register, { v: PROTOCOL_VERSION, type: 'register', workerId: this.id, resources: this.options.resources });
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      // Unassigned workers keep announcing themselves, so a (re)started coordinator finds them.
+      if (!this.assignment) await this.register();
+      await this.options.transport.publish(this.s.heartbeat, {
+        v: PROTOCOL_VERSION,
+        type: 'heartbeat',
+        workerId: this.id,
+        state: this.state,
+        iteration: this.iteration,
+      });
+    } catch (err) {
+      this.options.logger.warn('worker.heartbeat_failed', { error: errorMessage(err) });
+    }
+  }
+
+  private setState(state: WorkerState): void {
+    this.state = state;
+    this.options.observer?.onState?.(state);
+  }
+
+  private onCommand(m: Message): void {
+    if (m.type === 'views') return this.onViews(m);
+    if (m.type === 'reduce') return this.onReduce(m);
+    if (!['assign', 'cases', 'step', 'evaluate', 'checkpoint', 'release'].includes(m.type)) {
+      this.options.observer?.onRejected?.(`unexpected message type '${m.type}'`);
+      return;
+    }
+    const command = m as WorkerInbound;
+    // A new assignment supersedes whatever earlier epochs had queued or were waiting for
+    // (messages of the new epoch may already be buffered: keep those).
+    if (command.type === 'assign' || command.type === 'release') {
+      this.queue.length = 0;
+      const older = (key: string) => Number(key.split('/')[0]) < command.epoch;
+      this.views.clear(older, 'superseded');
+      this.chunks.clear(older, 'superseded');
+    }
+    this.queue.push(command);
+    void this.drain();
+  }
+
+  // Peer messages are buffered by epoch: the peer may run ahead of this worker's assignment.
+  private onViews(m: ViewsMessage): void {
+    if (this.assignment && m.epoch < this.assignment.message.epoch) return;
+    this.views.deliver(`${m.epoch}/${m.iteration}`, m.views);
+  }
+
+  private onReduce(m: ReduceMessage): void {
+    if (this.assignment && m.epoch < this.assignment.message.epoch) return;
+    this.chunks.deliver(`${m.epoch}/${m.iteration}/${m.phase}/${m.step}`, m.data);
+  }
+
+  /** Commands run one at a time, in arrival order. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const command = this.queue.shift()!;
+        try {
+          await this.handle(command);
+        } catch (err) {
+          this.options.logger.error('worker.command_failed', { command: command.type, error: errorMessage(err) });
+          await this.options.transport.publish(this.s.coordinator, {
+            v: PROTOCOL_VERSION,
+            type: 'worker-error',
+            workerId: this.id,
+            epoch: 'epoch' in command ? command.epoch : -1,
+            error: `${command.type}: ${errorMessage(err)}`,
+          });
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async handle(command: WorkerInbound): Promise<void> {
+    switch (command.type) {
+      case 'assign':
+        return this.onAssign(command);
+      case 'cases':
+        return this.onCases(command);
+      case 'step':
+        return this.onStep(command);
+      case 'evaluate':
+        return this.onEvaluate(command);
+      case 'checkpoint':
+        return this.onCheckpoint(command);
+      case 'release':
+        this.assignment?.replica.dispose();
+        this.assignment = null;
+        this.setState('idle');
+        if (command.shutdown) this.resolveFinished();
+        return;
+    }
+  }
+
+  private async onAssign(m: AssignMessage): Promise<void> {
+    this.assignment?.replica.dispose();
+    this.assignment = null;
+    const ref = m.checkpoint?.models[m.role];
+    const replica = ref ? await Replica.fromStore(m.config, m.role, this.options.transport.objects, ref) : Replica.fresh(m.config, m.role);
+    this.assignment = { message: m, replica, rank: m.replicas.indexOf(this.id) };
+    this.iteration = m.checkpoint?.iteration ?? 0;
+    this.setState('assigned');
+    this.options.logger.info('worker.assigned', { role: m.role, pair: m.pair, epoch: m.epoch, iteration: this.iteration });
+  }
+
+  private onCases(m: CasesMessage): void {
+    for (const c of m.cases) this.cases.set(c.id, { image: c.image, label: c.label, shape: c.shape, range: intensityRange(c.image) });
+  }
+
+  private current(epoch: number): Assignment {
+    const a = this.assignment;
+    if (!a) throw new Error('no assignment');
+    if (a.message.epoch !== epoch) throw new Error(`stale epoch ${epoch} (current ${a.message.epoch})`);
+    return a;
+  }
+
+  private async onStep(m: StepMessage): Promise<void> {
+    const a = this.current(m.epoch);
+    const { replica, message: assign } = a;
+    this.setState('training');
+    const phases: Record<string, number> = { data: 0, forward: 0, exchange: 0, backward: 0, allreduce: 0, optimizer: 0 };
+    const timed = async <T>(phase: string, fn: () => T | Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await fn();
+      } finally {
+        phases[phase]! += (performance.now() - t0) / 1000;
+      }
+    };
+    const rb = await timed('data', () => this.batchBuilder(m.shards, (id) => this.cases.get(id)));
+    const ctx = { seed: assign.config.seed, iteration: m.iteration, role: assign.role };
+    let peer: PeerViews | null = null;
+    let exchangeBytes = 0;
+    const timeout = this.options.exchangeTimeoutMs ?? 600_000;
+    if (replica.settings.semiSupervised) {
+      const mine = await timed('forward', () => computePeerViews(replica.model, rb, replica.settings, ctx));
+      exchangeBytes += peerViewsBytes(mine);
+      peer = await timed('exchange', async () => {
+        await this.options.transport.publish(this.s.worker(assign.peer), {
+          v: PROTOCOL_VERSION,
+          type: 'views',
+          epoch: m.epoch,
+          iteration: m.iteration,
+          pair: assign.pair,
+          fromRole: assign.role,
+          views: mine,
+        });
+        return this.views.take(`${m.epoch}/${m.iteration}`, timeout);
+      });
+    }
+    const replicas = assign.replicas.length;
+    const reduceStats = async (local: StepStatistics): Promise<StepStatistics> => {
+      const summed = await this.allReduce(a, m, 'stats', Float64Array.from(STATS_KEYS.map((k) => local[k])), timeout);
+      return Object.fromEntries(STATS_KEYS.map((k, i) => [k, summed[i]!])) as unknown as StepStatistics;
+    };
+    const result = await timed('backward', () =>
+      computeGradients(replica.model, rb, peer, replica.settings, { ...ctx, consistencyWeight: m.consistencyWeight, replicas, reduce: reduceStats }, assign.role),
+    );
+    let grads = result.grads;
+    if (replicas > 1) {
+      const flat = flattenGradients(replica.model.params, grads);
+      for (const g of grads.values()) g.dispose();
+      const summed = await timed('allreduce', () => this.allReduce(a, m, 'grads', flat, timeout));
+      exchangeBytes += (2 * (replicas - 1) * flat.byteLength) / replicas;
+      grads = unflattenGradients(replica.model.params, summed as Float32Array);
+    }
+    await timed('optimizer', () => replica.optimizer.step(replica.model.params, grads, m.lr));
+    for (const g of grads.values()) g.dispose();
+    this.iteration = m.iteration + 1;
+    this.setState('assigned');
+    this.options.observer?.onStep?.({ role: assign.role, iteration: this.iteration, phases, exchangeBytes });
+    await this.options.transport.publish(this.s.coordinator, {
+      v: PROTOCOL_VERSION,
+      type: 'step-done',
+      workerId: this.id,
+      epoch: m.epoch,
+      iteration: m.iteration,
+      role: assign.role,
+      pair: assign.pair,
+      terms: result.terms,
+      confidentRatio: result.confidentRatio,
+      phases,
+      exchangeBytes,
+    });
+  }
+
+  private allReduce<T extends ReduceArray>(a: Assignment, m: StepMessage, phase: 'stats' | 'grads', data: T, timeoutMs: number): Promise<T> {
+    const { replicas, role } = a.message;
+    const size = replicas.length;
+    const next = replicas[(a.rank + 1) % size]!;
+    const link: RingLink = {
+      send: (step, chunk) =>
+        this.options.transport.publish(this.s.worker(next), {
+          v: PROTOCOL_VERSION,
+          type: 'reduce',
+          epoch: m.epoch,
+          iteration: m.iteration,
+          role,
+          phase,
+          from: a.rank,
+          step,
+          data: chunk,
+        }),
+      receive: (step) => this.chunks.take(`${m.epoch}/${m.iteration}/${phase}/${step}`, timeoutMs),
+    };
+    return ringAllReduce(data, a.rank, size, link);
+  }
+
+  private async onCheckpoint(m: CheckpointMessage): Promise<void> {
+    const a = this.current(m.epoch);
+    const { role, runId } = a.message;
+    const names = {
+      weights: `${runId}/${m.iteration}/model${role}.safetensors`,
+      optimizer: `${runId}/${m.iteration}/optimizer${role}.safetensors`,
+    };
+    // Same-role replicas hold identical weights: the first one stores them.
+    if (a.rank === 0) {
+      const bytes = a.replica.serialize(m.iteration);
+      await this.options.transport.objects.put(names.weights, bytes.weights);
+      await this.options.transport.objects.put(names.optimizer, bytes.optimizer);
+      await this.options.transport.publish(this.s.coordinator, {
+        v: PROTOCOL_VERSION,
+        type: 'checkpoint-done',
+        workerId: this.id,
+        epoch: m.epoch,
+        role,
+        iteration: m.iteration,
+        ...names,
+      });
+    }
+  }
+
+  private async onEvaluate(m: EvaluateMessage): Promise<void> {
+    const a = this.current(m.epoch);
+    this.setState('evaluating');
+    const e = a.message.config.eval;
+    const settings = { patch: e.patch, strideXY: e.stride_xy, strideZ: e.stride_z, batch: e.batch, postProcess: e.post_process };
+    const results: EvaluatedCase[] = [];
+    const slices: { id: string; png: Uint8Array }[] = [];
+    for (const id of m.caseIds) {
+      const c = this.cases.get(id);
+      if (!c || !c.label) throw new Error(`evaluation case '${id}' is missing or unlabelled`);
+      const r = await evaluateCase(a.replica.model, { id, image: c.image, label: c.label, shape: c.shape }, settings);
+      results.push(r);
+      if (e.slices) slices.push({ id, png: renderMiddleSlices(c.image, c.label, r.prediction, c.shape) });
+    }
+    this.setState('assigned');
+    const cases = results.map((r) => r.metrics);
+    await this.options.transport.publish(this.s.coordinator, {
+      v: PROTOCOL_VERSION,
+      type: 'eval-done',
+      workerId: this.id,
+      evalId: m.evalId,
+      role: a.message.role,
+      iteration: m.iteration,
+      mean: meanMetrics(cases),
+      cases,
+      slices,
+    });
+  }
+}
