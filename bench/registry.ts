@@ -1,4 +1,5 @@
 import type { BenchSpec } from './lib/spec.js';
+import { spec as conv3dBench } from './conv3d.js';
 import { spec as metricsBench } from './metrics.js';
 import { spec as vnetBench } from './vnet.js';
 
@@ -6,4 +7,4 @@ import { spec as vnetBench } from './vnet.js';
  * Every benchmark available as `tracoco bench <name>`. Each module exports a `spec` whose `run`
  * imports its heavy dependencies lazily, so listing them costs nothing.
  */
-export const benchSpecs: BenchSpec<any>[] = [metricsBench, vnetBench];
+export const benchSpecs: BenchSpec<any>[] = [conv3dBench, vnetBench, metricsBench];

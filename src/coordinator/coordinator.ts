@@ -97,13 +97,19 @@ export class Coordinator {
     return this.o.heartbeatTimeoutMs ?? 10_000;
   }
 
-  async run(): Promise<RunSummary> {
+  /** Subscribes to worker traffic; `run` calls it, callers that start workers first call it earlier. */
+  listen(): void {
+    if (this.subs.length > 0) return;
     const t = this.o.transport;
     this.subs.push(
       t.subscribe(this.s.register, (m) => m.type === 'register' && this.registry.onRegister(m)),
       t.subscribe(this.s.heartbeat, (m) => m.type === 'heartbeat' && this.registry.onHeartbeat(m)),
       t.subscribe(this.s.coordinator, (m) => this.onReply(m)),
     );
+  }
+
+  async run(): Promise<RunSummary> {
+    this.listen();
     try {
       await this.initState();
       this.o.observer?.onStart?.({ runId: this.state.runId, iteration: this.state.iteration, maxIterations: this.maxIterations, resumed: this.state.iteration > 0 });

@@ -50,6 +50,7 @@ export async function runLocal(o: LocalRunOptions): Promise<RunSummary> {
     maxRetries: 0,
   });
   try {
+    coordinator.listen();
     for (const w of workers) await w.start();
     return await coordinator.run();
   } finally {

@@ -1,2 +1,4 @@
 export * from './messages.js';
 export * from './transport.js';
+export * from './codec.js';
+export * from './chunking.js';

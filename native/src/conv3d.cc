@@ -1,0 +1,246 @@
+#include "conv3d.h"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "args.h"
+#include "dnnl_context.h"
+#include "lru_cache.h"
+#include "workspace.h"
+
+namespace tracoco {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+constexpr int kGeometrySize = 21;
+constexpr size_t kPlanCacheCapacity = 128;
+
+enum Direction { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+enum Layout { kPlain = 0, kBlockedWeights = 1, kBlocked = 2 };
+
+// direction, layout, geometry
+using PlanKey = std::array<int64_t, kGeometrySize + 2>;
+struct PlanKeyHash {
+  size_t operator()(const PlanKey& k) const {
+    size_t h = 1469598103934665603ull;
+    for (int64_t v : k) h = (h ^ static_cast<size_t>(v)) * 1099511628211ull;
+    return h;
+  }
+};
+
+struct Geometry {
+  int64_t n, id, ih, iw, ic, od, oh, ow, oc, kd, kh, kw, sd, sh, sw, pf, pt, pl, pbk, pbt, pr;
+  memory::dims src() const { return {n, ic, id, ih, iw}; }
+  memory::dims dst() const { return {n, oc, od, oh, ow}; }
+  memory::dims weights() const { return {oc, ic, kd, kh, kw}; }
+  memory::dims strides() const { return {sd, sh, sw}; }
+  memory::dims padLeft() const { return {pf, pt, pl}; }
+  memory::dims padRight() const { return {pbk, pbt, pr}; }
+};
+
+// One tensor argument of the primitive: the user's plain layout, the primitive's layout, and the
+// reorder between them when they differ.
+struct Operand {
+  int arg = 0;
+  memory::desc user;
+  memory::desc prim;
+  bool reordered = false;
+  dnnl::primitive reorder;
+};
+
+struct Plan {
+  dnnl::primitive primitive;
+  std::string impl;
+  Operand a, b, out;
+  memory::desc scratchpad;
+};
+
+memory::desc plainDesc(const memory::dims& dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
+memory::desc anyDesc(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, Tag::any); }
+
+Operand operand(int arg, const memory::desc& user, const memory::desc& prim, bool isOutput) {
+  Operand o;
+  o.arg = arg;
+  o.user = user;
+  o.prim = prim;
+  o.reordered = !(user == prim);
+  if (o.reordered) {
+    const dnnl::engine& eng = cpuEngine();
+    o.reorder = isOutput ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim, eng, user))
+                         : dnnl::reorder(dnnl::reorder::primitive_desc(eng, user, eng, prim));
+  }
+  return o;
+}
+
+std::shared_ptr<Plan> makePlan(int direction, int layout, const Geometry& g) {
+  const memory::desc srcUser = plainDesc(g.src(), Tag::ndhwc);
+  const memory::desc dstUser = plainDesc(g.dst(), Tag::ndhwc);
+  const memory::desc weiUser = plainDesc(g.weights(), Tag::dhwio);
+  const memory::desc src = layout == kBlocked ? anyDesc(g.src()) : srcUser;
+  const memory::desc dst = layout == kBlocked ? anyDesc(g.dst()) : dstUser;
+  const memory::desc wei = layout == kPlain ? weiUser : anyDesc(g.weights());
+  const dnnl::engine& eng = cpuEngine();
+
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const auto algo = dnnl::algorithm::convolution_direct;
+  const dnnl::convolution_forward::desc fwdDesc(dnnl::prop_kind::forward_training, algo, src, wei, dst, g.strides(),
+                                                g.padLeft(), g.padRight());
+  const dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, eng);
+
+  auto plan = std::make_shared<Plan>();
+  if (direction == kForward) {
+    plan->primitive = dnnl::convolution_forward(fwd);
+    plan->impl = fwd.impl_info_str();
+    plan->a = operand(DNNL_ARG_SRC, srcUser, fwd.src_desc(), false);
+    plan->b = operand(DNNL_ARG_WEIGHTS, weiUser, fwd.weights_desc(), false);
+    plan->out = operand(DNNL_ARG_DST, dstUser, fwd.dst_desc(), true);
+    plan->scratchpad = fwd.scratchpad_desc();
+  } else if (direction == kBackwardData) {
+    const dnnl::convolution_backward_data::desc d(algo, src, wei, dst, g.strides(), g.padLeft(), g.padRight());
+    const dnnl::convolution_backward_data::primitive_desc pd(d, attr, eng, fwd);
+    plan->primitive = dnnl::convolution_backward_data(pd);
+    plan->impl = pd.impl_info_str();
+    plan->a = operand(DNNL_ARG_DIFF_DST, dstUser, pd.diff_dst_desc(), false);
+    plan->b = operand(DNNL_ARG_WEIGHTS, weiUser, pd.weights_desc(), false);
+    plan->out = operand(DNNL_ARG_DIFF_SRC, srcUser, pd.diff_src_desc(), true);
+    plan->scratchpad = pd.scratchpad_desc();
+  } else {
+    const dnnl::convolution_backward_weights::desc d(algo, src, wei, dst, g.strides(), g.padLeft(), g.padRight());
+    const dnnl::convolution_backward_weights::primitive_desc pd(d, attr, eng, fwd);
+    plan->primitive = dnnl::convolution_backward_weights(pd);
+    plan->impl = pd.impl_info_str();
+    plan->a = operand(DNNL_ARG_SRC, srcUser, pd.src_desc(), false);
+    plan->b = operand(DNNL_ARG_DIFF_DST, dstUser, pd.diff_dst_desc(), false);
+    plan->out = operand(DNNL_ARG_DIFF_WEIGHTS, weiUser, pd.diff_weights_desc(), true);
+    plan->scratchpad = pd.scratchpad_desc();
+  }
+  return plan;
+}
+
+LruCache<PlanKey, Plan, PlanKeyHash>& planCache() {
+  thread_local LruCache<PlanKey, Plan, PlanKeyHash> cache(kPlanCacheCapacity);
+  return cache;
+}
+
+struct Request {
+  int direction;
+  int layout;
+  Geometry geometry;
+  PlanKey key;
+};
+
+Request parseRequest(const Napi::CallbackInfo& info) {
+  Request r;
+  r.direction = static_cast<int>(intArg(info, 0, "direction"));
+  r.layout = static_cast<int>(intArg(info, 1, "layout"));
+  require(info, r.direction >= kForward && r.direction <= kBackwardWeights, "conv3d: direction must be 0, 1 or 2");
+  require(info, r.layout >= kPlain && r.layout <= kBlocked, "conv3d: layout must be 0, 1 or 2");
+  const Span<int32_t> geo = spanArg<int32_t>(info, 2, "geometry");
+  require(info, geo.size == kGeometrySize, "conv3d: geometry must have 21 entries");
+  const int32_t* v = geo.data;
+  r.geometry = Geometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
+                        v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20]};
+  r.key[0] = r.direction;
+  r.key[1] = r.layout;
+  for (int i = 0; i < kGeometrySize; ++i) r.key[i + 2] = v[i];
+  return r;
+}
+
+bool isReference(const Plan& plan) { return plan.impl.rfind("ref", 0) == 0; }
+
+std::shared_ptr<Plan> planFor(const Napi::CallbackInfo& info, const Request& r) {
+  std::shared_ptr<Plan> plan = planCache().find(r.key);
+  if (plan) return plan;
+  try {
+    plan = makePlan(r.direction, r.layout, r.geometry);
+    // Some plain-layout geometries only have oneDNN's reference (scalar) implementation, orders
+    // of magnitude slower: use the first other layout that has an optimised one.
+    for (int layout : {kBlockedWeights, kBlocked, kPlain}) {
+      if (!isReference(*plan)) break;
+      if (layout == r.layout) continue;
+      std::shared_ptr<Plan> other = makePlan(r.direction, layout, r.geometry);
+      if (!isReference(*other)) plan = other;
+    }
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN could not create the convolution: ") + e.what());
+  }
+  planCache().insert(r.key, plan);
+  return plan;
+}
+
+// The memory the primitive reads or writes for one operand: the user's buffer itself, or a
+// workspace slot in the primitive's layout.
+memory bind(const Operand& o, float* user, int slot, memory* userMemory) {
+  const dnnl::engine& eng = cpuEngine();
+  *userMemory = memory(o.user, eng, user);
+  if (!o.reordered) return *userMemory;
+  return memory(o.prim, eng, workspace().get(slot, o.prim.get_size()));
+}
+
+void checkSize(const Napi::CallbackInfo& info, const Operand& o, int64_t elements, const char* what) {
+  require(info, static_cast<size_t>(elements) * sizeof(float) == o.user.get_size(),
+          std::string("conv3d: ") + what + " has the wrong number of elements");
+}
+
+}  // namespace
+
+Napi::Value Conv3d(const Napi::CallbackInfo& info) {
+  const Request r = parseRequest(info);
+  const Span<float> a = spanArg<float>(info, 3, "a");
+  const Span<float> b = spanArg<float>(info, 4, "b");
+  const Span<float> out = spanArg<float>(info, 5, "out");
+  const std::shared_ptr<Plan> plan = planFor(info, r);
+  checkSize(info, plan->a, a.size, "input a");
+  checkSize(info, plan->b, b.size, "input b");
+  checkSize(info, plan->out, out.size, "output");
+  try {
+    dnnl::stream& s = cpuStream();
+    memory userA, userB, userOut;
+    memory primA = bind(plan->a, a.data, 0, &userA);
+    memory primB = bind(plan->b, b.data, 1, &userB);
+    memory primOut = bind(plan->out, out.data, 2, &userOut);
+    if (plan->a.reordered) plan->a.reorder.execute(s, {{DNNL_ARG_FROM, userA}, {DNNL_ARG_TO, primA}});
+    if (plan->b.reordered) plan->b.reorder.execute(s, {{DNNL_ARG_FROM, userB}, {DNNL_ARG_TO, primB}});
+    memory scratch(plan->scratchpad, cpuEngine(), workspace().get(3, plan->scratchpad.get_size()));
+    plan->primitive.execute(s, {{plan->a.arg, primA},
+                                {plan->b.arg, primB},
+                                {plan->out.arg, primOut},
+                                {DNNL_ARG_SCRATCHPAD, scratch}});
+    if (plan->out.reordered) plan->out.reorder.execute(s, {{DNNL_ARG_FROM, primOut}, {DNNL_ARG_TO, userOut}});
+    s.wait();
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN convolution failed: ") + e.what());
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv3dImpl(const Napi::CallbackInfo& info) {
+  const Request r = parseRequest(info);
+  const std::shared_ptr<Plan> plan = planFor(info, r);
+  std::string desc = plan->impl;
+  if (plan->a.reordered || plan->b.reordered || plan->out.reordered) {
+    desc += " (reorders:";
+    if (plan->a.reordered) desc += " a";
+    if (plan->b.reordered) desc += " b";
+    if (plan->out.reordered) desc += " out";
+    desc += ")";
+  }
+  return Napi::String::New(info.Env(), desc);
+}
+
+Napi::Value Conv3dCacheClear(const Napi::CallbackInfo& info) {
+  planCache().clear();
+  workspace().release();
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv3dCacheSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(planCache().size()));
+}
+
+}  // namespace tracoco

@@ -1,0 +1,151 @@
+/**
+ * Conv3D and its two gradients (Conv3DBackpropInputV2 — also what conv3dTranspose runs — and
+ * Conv3DBackpropFilterV2) through oneDNN, reading and writing tfjs's NDHWC activations and
+ * [kd, kh, kw, in, out] filters in place. Dilated or channels-first convolutions, non-float32
+ * tensors and empty shapes go to the cpu kernel.
+ */
+import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { NativeAddon } from '../native-addon.js';
+import { float32Of, outputFloat32, sizeOf } from './tensors.js';
+import type { NativeKernel, NativeKernelArgs } from './types.js';
+
+export const CONV_DIRECTIONS = ['forward', 'backwardData', 'backwardWeights'] as const;
+export type ConvDirection = (typeof CONV_DIRECTIONS)[number];
+
+/**
+ * Memory layout the primitive computes in: `plain` uses tfjs's buffers directly; `blocked-weights`
+ * reorders only the (small) filter to oneDNN's preferred blocked layout; `blocked` also reorders
+ * activations in and out.
+ */
+export const CONV_LAYOUTS = ['plain', 'blocked-weights', 'blocked'] as const;
+export type ConvLayout = (typeof CONV_LAYOUTS)[number];
+/** A fixed layout, or `auto`: chosen per geometry by `autoLayout`. */
+export type ConvLayoutChoice = ConvLayout | 'auto';
+export type ConvLayouts = Record<ConvDirection, ConvLayoutChoice>;
+
+export const DEFAULT_CONV_LAYOUTS: ConvLayouts = { forward: 'auto', backwardData: 'auto', backwardWeights: 'auto' };
+
+/**
+ * Measured with `bench/conv3d.ts` and per-layer timings of the VNet's shapes (2 cores, AVX-512):
+ * `blocked-weights` (oneDNN's brgconv/jit kernels on NDHWC activations, only the filter reordered)
+ * is fastest or within noise for the 3x3x3 and 2x2x2 convolutions in all three directions, 2-4x
+ * faster than `plain` (gemm) and ahead of `blocked` (which pays activation reorders); 1x1x1
+ * convolutions with few channels (the VNet's output layer, 16 -> 2) are memory-bound and
+ * fastest on the plain gemm path.
+ */
+export function autoLayout(info: backend_util.Conv3DInfo): ConvLayout {
+  const pointwise = info.filterDepth === 1 && info.filterHeight === 1 && info.filterWidth === 1;
+  return pointwise && Math.min(info.inChannels, info.outChannels) < 16 ? 'plain' : 'blocked-weights';
+}
+
+let layouts: ConvLayouts = layoutsFromEnv(process.env.TRACOCO_NATIVE_CONV_LAYOUT);
+
+/** `TRACOCO_NATIVE_CONV_LAYOUT=<layout>` forces one layout for all directions; unknown values are ignored. */
+function layoutsFromEnv(value: string | undefined): ConvLayouts {
+  if (value && (CONV_LAYOUTS as readonly string[]).includes(value)) {
+    const l = value as ConvLayout;
+    return { forward: l, backwardData: l, backwardWeights: l };
+  }
+  return { ...DEFAULT_CONV_LAYOUTS };
+}
+
+export function convLayouts(): ConvLayouts {
+  return { ...layouts };
+}
+
+/** Overrides the layout per direction (benchmarks compare them). */
+export function setConvLayouts(next: Partial<ConvLayouts>): void {
+  layouts = { ...layouts, ...next };
+}
+
+function layoutFor(direction: ConvDirection, info: backend_util.Conv3DInfo, choice: ConvLayoutChoice = layouts[direction]): ConvLayout {
+  return choice === 'auto' ? autoLayout(info) : choice;
+}
+
+const DIRECTION_CODE: Record<ConvDirection, number> = { forward: 0, backwardData: 1, backwardWeights: 2 };
+const LAYOUT_CODE: Record<ConvLayout, number> = { plain: 0, 'blocked-weights': 1, blocked: 2 };
+
+/** The 21 numbers the addon reads: sizes, strides and the explicit front/back padding tfjs computed. */
+export function convGeometry(info: backend_util.Conv3DInfo): Int32Array {
+  const p = info.padInfo;
+  return Int32Array.from([
+    info.batchSize, info.inDepth, info.inHeight, info.inWidth, info.inChannels,
+    info.outDepth, info.outHeight, info.outWidth, info.outChannels,
+    info.filterDepth, info.filterHeight, info.filterWidth,
+    info.strideDepth, info.strideHeight, info.strideWidth,
+    p.front, p.top, p.left, p.back, p.bottom, p.right,
+  ]);
+}
+
+function isUnitDilation(d: unknown): boolean {
+  if (d === undefined || d === null) return true;
+  if (typeof d === 'number') return d === 1;
+  return Array.isArray(d) && d.every((v) => v === 1);
+}
+
+function usable(info: backend_util.Conv3DInfo): boolean {
+  return sizeOf(info.inShape) > 0 && sizeOf(info.outShape) > 0 && sizeOf(info.filterShape) > 0 && info.dilationDepth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
+/** Runs one direction; null when oneDNN refuses the geometry (the cpu kernel then runs). */
+export function runConv3d(addon: NativeAddon, direction: ConvDirection, info: backend_util.Conv3DInfo, a: Float32Array, b: Float32Array, outSize: number): Float32Array | null {
+  const out = outputFloat32(outSize);
+  try {
+    addon.conv3d(DIRECTION_CODE[direction], LAYOUT_CODE[layoutFor(direction, info)], convGeometry(info), a, b, out);
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+/** oneDNN's implementation name for one direction and geometry (benchmarks report it). */
+export function conv3dImplementation(addon: NativeAddon, direction: ConvDirection, info: backend_util.Conv3DInfo, layout?: ConvLayoutChoice): string {
+  return addon.conv3dImpl(DIRECTION_CODE[direction], LAYOUT_CODE[layoutFor(direction, info, layout)], convGeometry(info));
+}
+
+function conv3dForward({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dilations } = (attrs ?? {}) as { strides: [number, number, number] | number; pad: 'valid' | 'same'; dataFormat?: string; dilations?: unknown };
+  if ((dataFormat !== undefined && dataFormat !== 'NDHWC') || !isUnitDilation(dilations)) return null;
+  const xv = float32Of(backend, x);
+  const wv = float32Of(backend, filter);
+  if (!xv || !wv || x.shape.length !== 5 || filter.shape.length !== 5) return null;
+  const info = backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filter.shape as [number, number, number, number, number], strides, 1, pad);
+  if (!usable(info)) return null;
+  const out = runConv3d(addon, 'forward', info, xv, wv, sizeOf(info.outShape));
+  return out ? backend.makeTensorInfo(info.outShape, 'float32', out) : null;
+}
+
+function conv3dBackpropInput({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, inputShape } = (attrs ?? {}) as { strides: [number, number, number] | number; pad: 'valid' | 'same'; inputShape: number[] };
+  const dyv = float32Of(backend, dy);
+  const wv = float32Of(backend, filter);
+  if (!dyv || !wv || inputShape?.length !== 5 || filter.shape.length !== 5) return null;
+  const info = backend_util.computeConv3DInfo(inputShape as [number, number, number, number, number], filter.shape as [number, number, number, number, number], strides, 1, pad);
+  if (!usable(info) || !sameShape(info.outShape, dy.shape)) return null;
+  const out = runConv3d(addon, 'backwardData', info, dyv, wv, sizeOf(info.inShape));
+  return out ? backend.makeTensorInfo([...info.inShape], 'float32', out) : null;
+}
+
+function conv3dBackpropFilter({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, filterShape } = (attrs ?? {}) as { strides: [number, number, number] | number; pad: 'valid' | 'same'; filterShape: number[] };
+  const xv = float32Of(backend, x);
+  const dyv = float32Of(backend, dy);
+  if (!xv || !dyv || x.shape.length !== 5 || filterShape?.length !== 5) return null;
+  const info = backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filterShape as [number, number, number, number, number], strides, 1, pad);
+  if (!usable(info) || !sameShape(info.outShape, dy.shape)) return null;
+  const out = runConv3d(addon, 'backwardWeights', info, xv, dyv, sizeOf(filterShape));
+  return out ? backend.makeTensorInfo([...filterShape], 'float32', out) : null;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export const conv3dKernels: NativeKernel[] = [
+  { kernelName: 'Conv3D', run: conv3dForward },
+  { kernelName: 'Conv3DBackpropInputV2', run: conv3dBackpropInput },
+  { kernelName: 'Conv3DBackpropFilterV2', run: conv3dBackpropFilter },
+];
