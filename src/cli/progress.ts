@@ -38,6 +38,8 @@ export function progressObserver(logger: Logger, options: { tty?: boolean; label
           consistency_weight: round(r.consistencyWeight),
           loss_model1: m1 === undefined ? undefined : round(m1),
           loss_model2: m2 === undefined ? undefined : round(m2),
+          terms_model1: r.terms[1] ? roundAll(r.terms[1]) : undefined,
+          terms_model2: r.terms[2] ? roundAll(r.terms[2]) : undefined,
           seconds: round(r.seconds),
         });
       }
@@ -57,4 +59,8 @@ export function progressObserver(logger: Logger, options: { tty?: boolean; label
 
 function round(v: number): number {
   return Number.isFinite(v) ? Number(v.toPrecision(5)) : v;
+}
+
+function roundAll(terms: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, round(v as number)]));
 }

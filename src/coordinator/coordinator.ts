@@ -21,6 +21,7 @@ import {
   type Subscription,
   type Transport,
 } from '../shared/protocol/index.js';
+import { encodeMessage } from '../shared/protocol/codec.js';
 import { hashString } from '../shared/random.js';
 import type { LossTerms } from '../shared/training/step.js';
 import { Mailbox } from '../shared/mailbox.js';
@@ -51,6 +52,11 @@ export interface CoordinatorOptions {
   shutdownWorkers?: boolean;
   /** Retries of the same iteration before giving up (default 5). */
   maxRetries?: number;
+  /**
+   * Put each case in the object store once and send workers its name (clusters: a replacement
+   * worker fetches them without the coordinator resending); false sends them inline (local mode).
+   */
+  storeCases?: boolean;
 }
 
 export interface RunSummary {
@@ -103,7 +109,11 @@ export class Coordinator {
     const t = this.o.transport;
     this.subs.push(
       t.subscribe(this.s.register, (m) => m.type === 'register' && this.registry.onRegister(m)),
-      t.subscribe(this.s.heartbeat, (m) => m.type === 'heartbeat' && this.registry.onHeartbeat(m)),
+      t.subscribe(this.s.heartbeat, (m) => {
+        if (m.type !== 'heartbeat') return;
+        this.registry.onHeartbeat(m);
+        this.o.observer?.onHeartbeat?.(m.workerId);
+      }),
       t.subscribe(this.s.coordinator, (m) => this.onReply(m)),
     );
   }
@@ -253,16 +263,35 @@ export class Coordinator {
     for (const [purpose, ids] of [['train', train], ['eval', evaluator ? this.o.data.evalIds : []]] as const) {
       const missing = ids.filter((id) => !x.worker.sent.has(id));
       if (missing.length === 0) continue;
+      const stored = this.o.storeCases ? await this.storeCases(missing) : [];
       await this.send(x.worker.id, {
         v: PROTOCOL_VERSION,
         type: 'cases',
         epoch,
         purpose,
-        cases: missing.map((id) => this.o.data.cases.get(id)!),
-        stored: [],
+        cases: this.o.storeCases ? [] : missing.map((id) => this.o.data.cases.get(id)!),
+        stored,
       });
       for (const id of missing) x.worker.sent.add(id);
     }
+  }
+
+  private storedCases: Set<string> | null = null;
+
+  /** Object names of the cases, uploading the ones the store does not hold yet. */
+  private async storeCases(ids: string[]): Promise<string[]> {
+    this.storedCases ??= new Set(await this.o.transport.objects.list());
+    const names: string[] = [];
+    for (const id of ids) {
+      const name = caseObjectName(this.state.runId, id);
+      if (!this.storedCases.has(name)) {
+        const c = this.o.data.cases.get(id)!;
+        await this.o.transport.objects.put(name, encodeMessage({ v: PROTOCOL_VERSION, type: 'cases', epoch: 0, purpose: 'train', cases: [c], stored: [] }));
+        this.storedCases.add(name);
+      }
+      names.push(name);
+    }
+    return names;
   }
 
   private async step(): Promise<void> {
@@ -438,6 +467,11 @@ export class Coordinator {
       );
     });
   }
+}
+
+/** Object-store name of a case (stored as a one-case `cases` message). */
+export function caseObjectName(runId: string, id: string): string {
+  return `${runId}/cases/${id}`;
 }
 
 function sumTerms(a: LossTerms | undefined, b: LossTerms): LossTerms {

@@ -38,6 +38,7 @@ export interface TrainingObserver {
   onWorkers?(counts: Record<string, number>): void;
   onRecovery?(info: { reason: string; iteration: number; epoch: number }): void;
   onRejected?(reason: string): void;
+  onHeartbeat?(workerId: string): void;
   onFinish?(info: { iteration: number; best: { dice: number; role: Role; iteration: number } | null }): void;
 }
 
@@ -57,6 +58,7 @@ export function combineObservers(...observers: (TrainingObserver | undefined)[])
     onWorkers: fan('onWorkers'),
     onRecovery: fan('onRecovery'),
     onRejected: fan('onRejected'),
+    onHeartbeat: fan('onHeartbeat'),
     onFinish: fan('onFinish'),
   };
 }

@@ -13,6 +13,7 @@ import {
   PROTOCOL_VERSION,
   subjects,
   type AssignMessage,
+  type CasePayload,
   type CasesMessage,
   type CheckpointMessage,
   type EvaluateMessage,
@@ -27,6 +28,7 @@ import {
   type WorkerResources,
   type WorkerState,
 } from '../shared/protocol/index.js';
+import { decodeMessage } from '../shared/protocol/codec.js';
 import { assembleReplicaBatch, type CachedCase } from '../shared/training/assemble.js';
 import { peerViewsBytes, type PeerViews } from '../shared/training/exchange.js';
 import { computeGradients, computePeerViews, type StepStatistics } from '../shared/training/step.js';
@@ -35,6 +37,7 @@ import { flattenGradients, Replica, unflattenGradients } from './replica.js';
 import { ringAllReduce, type ReduceArray, type RingLink } from './ring-allreduce.js';
 import type { BatchBuilder } from './batch-builder.js';
 import { inlineBatchBuilder } from './batch-builder.js';
+import { intervalHeartbeat, type Heartbeat } from './heartbeat.js';
 
 export interface WorkerOptions {
   workerId: string;
@@ -43,8 +46,10 @@ export interface WorkerOptions {
   logger: Logger;
   /** How long a step waits for its peer or its replicas (default 10 minutes). */
   exchangeTimeoutMs?: number;
-  /** Heartbeat period; 0 disables heartbeats (in-process runs). */
+  /** Heartbeat period of the default timer heartbeat; 0 disables it (in-process runs). */
   heartbeatMs?: number;
+  /** Heartbeat source (cluster workers use a thread: heartbeat.ts). */
+  heartbeat?: Heartbeat;
   batchBuilder?: BatchBuilder;
   observer?: WorkerObserver;
 }
@@ -75,7 +80,7 @@ export class TrainingWorker {
   private assignment: Assignment | null = null;
   private state: WorkerState = 'idle';
   private iteration = 0;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeat: Heartbeat | null = null;
   private resolveFinished!: () => void;
   /** Resolves when the coordinator releases this worker with `shutdown`. */
   readonly finished: Promise<void>;
@@ -94,13 +99,12 @@ export class TrainingWorker {
   async start(): Promise<void> {
     const t = this.options.transport;
     this.subs.push(t.subscribe(this.s.worker(this.id), (m) => this.onCommand(m)));
-    await this.register();
-    const period = this.options.heartbeatMs ?? 1000;
-    if (period > 0) this.heartbeat = setInterval(() => void this.beat(), period);
+    this.heartbeat = this.options.heartbeat ?? intervalHeartbeat((kind, state, iteration) => this.publishBeat(kind, state, iteration), this.options.heartbeatMs ?? 1000);
+    await this.publishBeat('register', this.state, this.iteration);
   }
 
   async stop(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.heartbeat?.stop();
     this.heartbeat = null;
     for (const sub of this.subs.splice(0)) sub.unsubscribe();
     this.views.clear();
@@ -109,28 +113,16 @@ export class TrainingWorker {
     this.assignment = null;
   }
 
-  private async register(): Promise<void> {
-    await this.options.transport.publish(this.s.register, { v: PROTOCOL_VERSION, type: 'register', workerId: this.id, resources: this.options.resources });
-  }
-
-  private async beat(): Promise<void> {
-    try {
-      // Unassigned workers keep announcing themselves, so a (re)started coordinator finds them.
-      if (!this.assignment) await this.register();
-      await this.options.transport.publish(this.s.heartbeat, {
-        v: PROTOCOL_VERSION,
-        type: 'heartbeat',
-        workerId: this.id,
-        state: this.state,
-        iteration: this.iteration,
-      });
-    } catch (err) {
-      this.options.logger.warn('worker.heartbeat_failed', { error: errorMessage(err) });
-    }
+  private async publishBeat(kind: 'register' | 'heartbeat', state: WorkerState, iteration: number): Promise<void> {
+    const t = this.options.transport;
+    if (kind === 'register') await t.publish(this.s.register, { v: PROTOCOL_VERSION, type: 'register', workerId: this.id, resources: this.options.resources });
+    else await t.publish(this.s.heartbeat, { v: PROTOCOL_VERSION, type: 'heartbeat', workerId: this.id, state, iteration });
   }
 
   private setState(state: WorkerState): void {
     this.state = state;
+    // Unassigned workers keep registering, so a (re)started coordinator finds them.
+    this.heartbeat?.update(state, this.iteration, this.assignment !== null);
     this.options.observer?.onState?.(state);
   }
 
@@ -222,8 +214,16 @@ export class TrainingWorker {
     this.options.logger.info('worker.assigned', { role: m.role, pair: m.pair, epoch: m.epoch, iteration: this.iteration });
   }
 
-  private onCases(m: CasesMessage): void {
-    for (const c of m.cases) this.cases.set(c.id, { image: c.image, label: c.label, shape: c.shape, range: intensityRange(c.image) });
+  private async onCases(m: CasesMessage): Promise<void> {
+    const fetched: CasePayload[] = [];
+    for (const name of m.stored) {
+      const bytes = await this.options.transport.objects.get(name);
+      if (!bytes) throw new Error(`case object '${name}' is missing from the object store`);
+      const decoded = decodeMessage(bytes, { maxBytes: Number.MAX_SAFE_INTEGER, subject: name });
+      if (decoded.type !== 'cases') throw new Error(`object '${name}' does not hold a case`);
+      fetched.push(...decoded.cases);
+    }
+    for (const c of [...m.cases, ...fetched]) this.cases.set(c.id, { image: c.image, label: c.label, shape: c.shape, range: intensityRange(c.image) });
   }
 
   private current(epoch: number): Assignment {

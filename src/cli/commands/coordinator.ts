@@ -1,25 +1,111 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { loadConfig, type ConfigInput, type TracocoConfig } from '../../shared/config/index.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import { nonNegativeInt, portNumber, positiveInt, printResult } from '../options.js';
+import { startTelemetry } from '../telemetry.js';
+import { addNatsFlags, type NatsFlags } from '../../transport/nats-options.js';
 
-/** `tracoco coordinator` (GUIDE §3). */
-export function registerCoordinator(program: Command): void {
-  program
-    .command('coordinator')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new Error('tracoco coordinator is not implemented yet');
-    });
+interface CoordinatorFlags extends NatsFlags {
+  config: string;
+  data?: string;
+  workers: number;
+  maxIterations?: number;
+  labeled?: number;
+  seed?: number;
+  out?: string;
+  metricsPort?: number;
+  prefix: string;
+  heartbeatTimeoutMs: number;
+  stepTimeoutS: number;
+  shutdownWorkers?: boolean;
+  set: string[];
+  json?: boolean;
 }
 
-export interface CoordinatorCommandOptions {
-  config: import('../../shared/config/index.js').TracocoConfig;
-  nats: string;
+/** `tracoco coordinator` (GUIDE §3, §6): drives a cluster run; exits 0 when the run is done. */
+export function registerCoordinator(program: Command): void {
+  const cmd = program
+    .command('coordinator')
+    .description('cluster coordinator: waits for N workers, places model replicas in pairs, drives the run; exits 0 when done')
+    .requiredOption('--config <file|preset>', 'YAML config file or preset (la, pancreas, phantom)')
+    .option('--nats <url>', 'NATS server URL(s), comma-separated (env NATS_URL)')
+    .option('--data <dir>', "dataset root (overrides the config's data.root)")
+    .option('--workers <n>', 'workers to wait for (2 per pair)', positiveInt, 2)
+    .option('--max-iterations <n>', 'override train.max_iterations', positiveInt)
+    .option('--labeled <n>', 'override data.labeled', positiveInt)
+    .option('--seed <s>', 'override seed', nonNegativeInt)
+    .option('--out <dir>', 'run directory for model files and evaluation slices (default runs/<config name>)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portNumber)
+    .option('--prefix <name>', 'subject prefix shared with the workers (also names the JetStream buckets)', 'tracoco')
+    .option('--heartbeat-timeout-ms <ms>', 'a worker silent this long is replaced', positiveInt, 10_000)
+    .option('--step-timeout-s <s>', 'a step taking longer is retried from the last checkpoint', positiveInt, 3600)
+    .option('--shutdown-workers', 'tell the workers to exit when the run is done')
+    .option('--set <path=value>', 'override any config field (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--json', 'print the run summary as one JSON object');
+  addNatsFlags(cmd);
+  cmd.action(async (flags: CoordinatorFlags) => {
+    const overrides: ConfigInput = {};
+    if (flags.data !== undefined) overrides.data = { root: flags.data };
+    if (flags.labeled !== undefined) overrides.data = { ...overrides.data, labeled: flags.labeled };
+    if (flags.maxIterations !== undefined) overrides.train = { max_iterations: flags.maxIterations };
+    if (flags.seed !== undefined) overrides.seed = flags.seed;
+    const config = loadConfig({ configArg: flags.config, flags: overrides, set: flags.set });
+    const summary = await runCoordinatorCommand({ ...flags, config, out: resolve(flags.out ?? `runs/${config.name}`) });
+    printResult(Boolean(flags.json), summary, () => `run ${summary.runId}: ${summary.iteration} iterations, best Dice ${summary.best?.dice.toFixed(4) ?? 'n/a'}, ${summary.recoveries} recoveries`);
+  });
+}
+
+export interface CoordinatorCommandOptions extends NatsFlags {
+  config: TracocoConfig;
   out: string;
   workers: number;
   metricsPort?: number;
-  json?: boolean;
-  backend: string;
+  prefix?: string;
+  heartbeatTimeoutMs?: number;
+  stepTimeoutS?: number;
+  shutdownWorkers?: boolean;
+  logger?: Logger;
 }
 
-export async function runCoordinatorCommand(_o: CoordinatorCommandOptions): Promise<void> {
-  throw new Error('cluster mode is not wired yet');
+export async function runCoordinatorCommand(o: CoordinatorCommandOptions) {
+  const logger = o.logger ?? createLogger({ component: 'coordinator' });
+  const { natsOptionsFrom } = await import('../../transport/nats-options.js');
+  const connection = natsOptionsFrom(o);
+  const { openDataset } = await import('../../shared/io/index.js');
+  const { loadTrainingData } = await import('../../coordinator/training-data.js');
+  const { Coordinator } = await import('../../coordinator/coordinator.js');
+  const { combineObservers } = await import('../../coordinator/observer.js');
+  const { coordinatorMetrics } = await import('../../coordinator/metrics.js');
+  const { progressObserver } = await import('../progress.js');
+  const { connectNatsTransport } = await import('../../transport/nats.js');
+  const telemetry = o.metricsPort !== undefined ? await startTelemetry('coordinator', 'none', o.metricsPort, logger) : null;
+  const metricsObserver = telemetry ? coordinatorMetrics(telemetry.metrics) : undefined;
+  const data = await loadTrainingData(openDataset(o.config.data.root), o.config, logger);
+  const transport = await connectNatsTransport({
+    connection,
+    prefix: o.prefix ?? 'tracoco',
+    logger,
+    name: 'tracoco-coordinator',
+    onRejected: (r) => metricsObserver?.onRejected?.(r.message),
+  });
+  try {
+    const coordinator = new Coordinator({
+      transport,
+      config: o.config,
+      data,
+      workers: o.workers,
+      out: o.out,
+      logger,
+      observer: combineObservers(progressObserver(logger), metricsObserver),
+      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      stepTimeoutMs: (o.stepTimeoutS ?? 3600) * 1000,
+      shutdownWorkers: o.shutdownWorkers,
+      storeCases: true,
+    });
+    return await coordinator.run();
+  } finally {
+    await transport.close();
+    await telemetry?.close();
+  }
 }

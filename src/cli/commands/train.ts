@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfig, configToYaml, type ConfigInput } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/log.js';
 import { nonNegativeInt, positiveInt, portNumber, printResult } from '../options.js';
+import { startTelemetry } from '../telemetry.js';
 
 interface TrainFlags {
   config: string;
@@ -48,14 +49,31 @@ export function registerTrain(program: Command): void {
       const backend = await initBackend(flags.backend);
       logger.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
       if (flags.nats) {
+        // Cluster mode: this process coordinates; workers run `tracoco worker`.
         const { runCoordinatorCommand } = await import('./coordinator.js');
-        await runCoordinatorCommand({ config, nats: flags.nats, out, workers: 2, metricsPort: flags.metricsPort, json: flags.json, backend: backend.name });
+        const summary = await runCoordinatorCommand({ config, nats: flags.nats, out, workers: 2, metricsPort: flags.metricsPort, logger });
+        printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
         return;
       }
       const { runLocal } = await import('../../local/run-local.js');
       const { progressObserver } = await import('../progress.js');
-      const summary = await runLocal({ config, out, logger, backend: backend.name, observer: progressObserver(logger) });
-      printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
+      const { combineObservers } = await import('../../coordinator/observer.js');
+      const telemetry = flags.metricsPort !== undefined ? await startTelemetry('train', backend.name, flags.metricsPort, logger) : null;
+      const { coordinatorMetrics } = await import('../../coordinator/metrics.js');
+      const { workerMetrics } = await import('../../worker/metrics.js');
+      try {
+        const summary = await runLocal({
+          config,
+          out,
+          logger,
+          backend: backend.name,
+          observer: combineObservers(progressObserver(logger), telemetry ? coordinatorMetrics(telemetry.metrics) : undefined),
+          workerObserver: telemetry ? workerMetrics(telemetry.metrics) : undefined,
+        });
+        printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
+      } finally {
+        await telemetry?.close();
+      }
     });
 }
 

@@ -1,0 +1,109 @@
+/**
+ * `tracoco bench step`: milliseconds of one full TraCoCo co-training step — both models, every
+ * forward and backward of GUIDE §5 (pseudo-labels, f and s crops, CRC on the CutMixed input,
+ * translation KL, supervised loss), the exchange (quantised in memory) and both SGD updates — on
+ * synthetic volumes, median of `--runs` after one warm-up. Defaults reproduce the configuration of
+ * the PyTorch figure in the issue: intra pairing and the reference KL.
+ */
+import { performance } from 'node:perf_hooks';
+import { oneOf, positiveInt, shapeXYZ } from '../src/cli/options.js';
+import type { Shape3 } from '../src/shared/volume.js';
+import type { BenchSpec } from './lib/spec.js';
+import { runIfMain } from './lib/spec.js';
+import { vnetConvFlops } from './vnet.js';
+
+interface StepBenchOptions extends Record<string, unknown> {
+  patch: Shape3;
+  filters: number;
+  batch: number;
+  pairing: 'intra' | 'cross';
+  kl: 'reference' | 'class';
+  backend?: string;
+  runs: number;
+}
+
+export const spec: BenchSpec<StepBenchOptions> = {
+  name: 'step',
+  description: 'one full co-training step (both models, all forwards and backwards): ms',
+  options: [
+    { flags: '--patch <XxYxZ>', description: 'patch size (each a multiple of 16)', parse: shapeXYZ, default: [64, 64, 48] },
+    { flags: '--filters <n>', description: 'VNet base filters', parse: positiveInt, default: 8 },
+    { flags: '--batch <n>', description: 'volumes per step (half labelled)', parse: positiveInt, default: 4 },
+    { flags: '--pairing <mode>', description: 'intra (reference code) or cross', parse: oneOf(['intra', 'cross'] as const), default: 'intra' },
+    { flags: '--kl <mode>', description: 'reference or class', parse: oneOf(['reference', 'class'] as const), default: 'reference' },
+    { flags: '--backend <name>', description: 'tfjs backend (default: the fastest available)' },
+    { flags: '--runs <n>', description: 'timed steps after one warm-up (median reported)', parse: positiveInt, default: 3 },
+  ],
+  async run(o) {
+    const { initBackend } = await import('../src/shared/backend/index.js');
+    const { validateConfig } = await import('../src/shared/config/index.js');
+    const { planBatch } = await import('../src/shared/data/index.js');
+    const { assembleReplicaBatch } = await import('../src/shared/training/assemble.js');
+    const { computeGradients, computePeerViews } = await import('../src/shared/training/step.js');
+    const { Replica } = await import('../src/worker/replica.js');
+    const { augmentOptionsFrom } = await import('../src/shared/training/settings.js');
+    const { generatePhantomCase } = await import('../src/shared/data/phantom.js');
+    const backend = await initBackend(o.backend);
+    const config = validateConfig(
+      {
+        name: 'bench',
+        data: { patch: o.patch },
+        model: { filters: o.filters },
+        train: { batch_size: o.batch, pairing: o.pairing, kl: o.kl },
+      },
+      'bench step',
+    );
+    // Volumes a bit larger than the patch, so crops and translation pairs are real.
+    const volume: Shape3 = [o.patch[0] + 16, o.patch[1] + 16, o.patch[2] + 8];
+    const cases = new Map(
+      Array.from({ length: o.batch }, (_, i) => {
+        const c = generatePhantomCase({ seed: 1, index: i, shape: volume });
+        return [`c${i}`, { image: c.image, label: c.label, shape: [...c.shape] as [number, number, number] }];
+      }),
+    );
+    const half = o.batch / 2;
+    const ids = [...cases.keys()];
+    const replicas = [Replica.fresh(config, 1), Replica.fresh(config, 2)];
+    const stepOnce = async (iteration: number) => {
+      const plan = planBatch(config.seed, iteration, ids.map(() => volume), o.patch, augmentOptionsFrom(config), true);
+      const rb = assembleReplicaBatch([{ shard: 0, labeledIds: ids.slice(0, half), unlabeledIds: ids.slice(half), plan }], (id) => cases.get(id));
+      const views = replicas.map((r) => computePeerViews(r.model, rb, r.settings, { seed: config.seed, iteration, role: r.role }));
+      for (const [i, r] of replicas.entries()) {
+        const g = await computeGradients(r.model, rb, views[1 - i]!, r.settings, { seed: config.seed, iteration, role: r.role, consistencyWeight: 1, replicas: 1 }, r.role);
+        r.optimizer.step(r.model.params, g.grads, 0.01);
+        for (const t of g.grads.values()) t.dispose();
+      }
+    };
+    await stepOnce(0);
+    const times: number[] = [];
+    for (let i = 1; i <= o.runs; i++) {
+      const t0 = performance.now();
+      await stepOnce(i);
+      times.push(performance.now() - t0);
+    }
+    for (const r of replicas) r.dispose();
+    const flops = await vnetConvFlops({ inChannels: 1, classes: 2, filters: o.filters, normalization: 'batchnorm', dropout: true }, o.patch, o.batch);
+    // Per model: pseudo-label forward + f, u (and s for intra) forward+backward (backward = 2x forward).
+    const gradPasses = o.pairing === 'intra' ? 3 : 2;
+    const noGradPasses = o.pairing === 'intra' ? 1 : 2;
+    const convFlops = 2 * flops.forward * (noGradPasses + 3 * gradPasses);
+    times.sort((a, b) => a - b);
+    const ms = times[Math.floor(times.length / 2)]!;
+    return {
+      backend: backend.name,
+      patch: o.patch,
+      filters: o.filters,
+      batch: o.batch,
+      pairing: o.pairing,
+      kl: o.kl,
+      runs: o.runs,
+      ms_per_step: Number(ms.toFixed(1)),
+      ms_min: Number(times[0]!.toFixed(1)),
+      conv_gflop_per_step: Number((convFlops / 1e9).toFixed(1)),
+      effective_gflops: Number((convFlops / 1e9 / (ms / 1000)).toFixed(1)),
+      pytorch_1_13_cpu_ms: 5400,
+    };
+  },
+};
+
+runIfMain(import.meta.url, spec);

@@ -1,0 +1,74 @@
+/**
+ * The Prometheus metric set of tracoco (GUIDE §7), defined once for the coordinator, the workers
+ * and local mode. Names and labels are a contract with the Grafana dashboards and alert rules.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'tracoco_';
+export const STEP_PHASES = ['data', 'forward', 'exchange', 'backward', 'allreduce', 'optimizer'] as const;
+export const LOSS_TERMS = ['total', 'supervised', 'ce', 'dice', 'crc', 'kl', 'entropy'] as const;
+
+export interface TracocoMetrics {
+  registry: Registry;
+  stepSeconds: Histogram<'phase'>;
+  loss: Gauge<'model' | 'term'>;
+  consistencyWeight: Gauge;
+  learningRate: Gauge;
+  confidentRatio: Gauge<'model' | 'kind'>;
+  evalDice: Gauge<'model'>;
+  evalJaccard: Gauge<'model'>;
+  evalHd95: Gauge<'model'>;
+  evalAsd: Gauge<'model'>;
+  iterations: Counter;
+  workers: Gauge<'state'>;
+  heartbeats: Counter;
+  exchangeBytes: Counter;
+  messagesRejected: Counter;
+  recoveries: Counter;
+  backendInfo: Gauge<'backend' | 'component'>;
+}
+
+/** A registry with every tracoco metric and Node's default process metrics. */
+export function createMetrics(component: string, backend: string | null): TracocoMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const p = METRIC_PREFIX;
+  const m: TracocoMetrics = {
+    registry,
+    stepSeconds: new Histogram({
+      name: `${p}step_seconds`,
+      help: 'Seconds per training step phase (per worker; local mode: per model replica)',
+      labelNames: ['phase'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    loss: new Gauge({ name: `${p}loss`, help: 'Loss of the last step per model and term', labelNames: ['model', 'term'], registers: [registry] }),
+    consistencyWeight: new Gauge({ name: `${p}consistency_weight`, help: 'Weight w(t) of the unsupervised terms', registers: [registry] }),
+    learningRate: new Gauge({ name: `${p}learning_rate`, help: 'SGD learning rate of the last step', registers: [registry] }),
+    confidentRatio: new Gauge({
+      name: `${p}pseudo_label_confident_ratio`,
+      help: 'Fraction of unlabelled voxels in the CRC confidence masks',
+      labelNames: ['model', 'kind'],
+      registers: [registry],
+    }),
+    evalDice: new Gauge({ name: `${p}eval_dice`, help: 'Mean Dice of the last evaluation', labelNames: ['model'], registers: [registry] }),
+    evalJaccard: new Gauge({ name: `${p}eval_jaccard`, help: 'Mean Jaccard of the last evaluation', labelNames: ['model'], registers: [registry] }),
+    evalHd95: new Gauge({ name: `${p}eval_hd95`, help: 'Mean 95% Hausdorff distance (voxels) of the last evaluation', labelNames: ['model'], registers: [registry] }),
+    evalAsd: new Gauge({ name: `${p}eval_asd`, help: 'Mean average surface distance (voxels) of the last evaluation', labelNames: ['model'], registers: [registry] }),
+    iterations: new Counter({ name: `${p}iterations_total`, help: 'Training iterations completed (replayed ones after a recovery are not counted twice)', registers: [registry] }),
+    workers: new Gauge({ name: `${p}workers`, help: 'Workers known to the coordinator by state', labelNames: ['state'], registers: [registry] }),
+    heartbeats: new Counter({ name: `${p}heartbeats_total`, help: 'Worker heartbeats received by the coordinator', registers: [registry] }),
+    exchangeBytes: new Counter({ name: `${p}exchange_bytes_total`, help: 'Bytes sent in peer exchange and gradient all-reduce', registers: [registry] }),
+    messagesRejected: new Counter({ name: `${p}messages_rejected_total`, help: 'Malformed, oversized or unexpected messages dropped', registers: [registry] }),
+    recoveries: new Counter({ name: `${p}recoveries_total`, help: 'Rollbacks to the last checkpoint after a lost worker or failed step', registers: [registry] }),
+    backendInfo: new Gauge({ name: `${p}backend_info`, help: 'Compute backend in use (value 1)', labelNames: ['backend', 'component'], registers: [registry] }),
+  };
+  if (backend) m.backendInfo.set({ backend, component }, 1);
+  // Series that exist from the start, so dashboards and alerts see zeros rather than no data.
+  m.iterations.inc(0);
+  m.exchangeBytes.inc(0);
+  m.messagesRejected.inc(0);
+  m.recoveries.inc(0);
+  m.heartbeats.inc(0);
+  return m;
+}

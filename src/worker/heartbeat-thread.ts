@@ -1,0 +1,39 @@
+/**
+ * The heartbeat thread of a cluster worker (see heartbeat.ts): its own NATS connection, one
+ * `heartbeat` every period, and `register` while the worker is unassigned so a (re)started
+ * coordinator finds it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../shared/log.js';
+import { PROTOCOL_VERSION, subjects } from '../shared/protocol/index.js';
+import { connectNatsTransport } from '../transport/nats.js';
+import { natsOptionsFrom } from '../transport/nats-options.js';
+import { SLOT, STATE_CODES, type HeartbeatThreadConfig } from './heartbeat.js';
+
+const config = workerData as HeartbeatThreadConfig;
+const view = new Int32Array(config.shared);
+const logger = createLogger({ component: 'heartbeat', worker: config.workerId });
+
+const transport = await connectNatsTransport({
+  connection: { ...natsOptionsFrom(config.natsFlags, config.env), name: `tracoco-heartbeat-${config.workerId}` },
+  prefix: config.prefix,
+  logger,
+});
+const s = subjects(config.prefix);
+
+async function beat(): Promise<void> {
+  const state = STATE_CODES[Atomics.load(view, SLOT.state)] ?? 'idle';
+  if (Atomics.load(view, SLOT.registered) === 0) {
+    await transport.publish(s.register, { v: PROTOCOL_VERSION, type: 'register', workerId: config.workerId, resources: config.resources });
+  }
+  await transport.publish(s.heartbeat, { v: PROTOCOL_VERSION, type: 'heartbeat', workerId: config.workerId, state, iteration: Atomics.load(view, SLOT.iteration) });
+}
+
+const timer = setInterval(() => beat().catch((err) => logger.warn('heartbeat.failed', { error: (err as Error).message })), config.periodMs);
+await beat().catch(() => {});
+parentPort?.on('message', (m) => {
+  if (m === 'stop') {
+    clearInterval(timer);
+    void transport.close().finally(() => process.exit(0));
+  }
+});

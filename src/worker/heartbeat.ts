@@ -1,0 +1,77 @@
+/**
+ * Worker liveness. A training step runs tfjs synchronously on the main thread for seconds or
+ * minutes, during which timers cannot fire; so in a cluster the heartbeats come from a separate
+ * thread with its own NATS connection (heartbeat-thread.ts), reading the worker's state from
+ * shared memory. The process dies -> the heartbeats stop; the main thread hangs -> the heartbeats
+ * carry a stale `lastProgress`, which the coordinator's step timeout catches.
+ */
+import { Worker } from 'node:worker_threads';
+import type { WorkerResources, WorkerState } from '../shared/protocol/index.js';
+
+export interface Heartbeat {
+  /** Called by the worker whenever its state or iteration changes. */
+  update(state: WorkerState, iteration: number, registered: boolean): void;
+  stop(): Promise<void>;
+}
+
+export const STATE_CODES: WorkerState[] = ['idle', 'assigned', 'training', 'evaluating'];
+
+/** Shared-memory layout: [state code, iteration, registered (0/1)]. */
+export const SLOT = { state: 0, iteration: 1, registered: 2 } as const;
+
+export interface HeartbeatThreadConfig {
+  workerId: string;
+  resources: WorkerResources;
+  prefix: string;
+  periodMs: number;
+  /** NATS flags and environment, re-parsed in the thread (authenticators are not transferable). */
+  natsFlags: Record<string, string | undefined>;
+  env: Record<string, string | undefined>;
+  shared: SharedArrayBuffer;
+}
+
+/** Heartbeats from a worker thread (cluster workers). */
+export function threadHeartbeat(config: Omit<HeartbeatThreadConfig, 'shared'>): Heartbeat {
+  const shared = new SharedArrayBuffer(4 * 3);
+  const view = new Int32Array(shared);
+  const thread = new Worker(new URL('./heartbeat-thread.js', import.meta.url), { workerData: { ...config, shared } satisfies HeartbeatThreadConfig });
+  thread.unref();
+  return {
+    update(state, iteration, registered) {
+      Atomics.store(view, SLOT.state, STATE_CODES.indexOf(state));
+      Atomics.store(view, SLOT.iteration, iteration);
+      Atomics.store(view, SLOT.registered, registered ? 1 : 0);
+    },
+    async stop() {
+      thread.postMessage('stop');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void thread.terminate().then(() => resolve()), 2000);
+        thread.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+/** Heartbeats from a timer on the calling thread (in-process runs and tests). */
+export function intervalHeartbeat(
+  publish: (kind: 'register' | 'heartbeat', state: WorkerState, iteration: number) => Promise<void>,
+  periodMs: number,
+): Heartbeat {
+  let current: { state: WorkerState; iteration: number; registered: boolean } = { state: 'idle', iteration: 0, registered: false };
+  const beat = async () => {
+    if (!current.registered) await publish('register', current.state, current.iteration);
+    await publish('heartbeat', current.state, current.iteration);
+  };
+  const timer = periodMs > 0 ? setInterval(() => void beat().catch(() => {}), periodMs) : null;
+  return {
+    update(state, iteration, registered) {
+      current = { state, iteration, registered };
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend } from '../../src/shared/backend/index.js';
+import { validateConfig, type TracocoConfig } from '../../src/shared/config/index.js';
+import { writePhantomDataset } from '../../src/shared/data/phantom-dataset.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { runLocal } from '../../src/local/run-local.js';
+import { readCheckpoint } from '../../src/shared/checkpoint/index.js';
+import { TracocoError } from '../../src/shared/errors.js';
+import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/env.js';
+
+const tmp = tempDir('tracoco-train-');
+let dataRoot = '';
+let backend = 'cpu';
+
+/** A run small enough for CI: 16^3 patches of 24x24x20 phantoms, 4 filters. */
+function tinyConfig(overrides: Record<string, unknown> = {}): TracocoConfig {
+  return validateConfig(
+    {
+      name: 'tiny',
+      seed: 11,
+      data: { root: dataRoot, labeled: 2, patch: [16, 16, 16] },
+      model: { filters: 4 },
+      train: { batch_size: 4, max_iterations: 4, rampup_length: 1 },
+      eval: { every: 2, split: 'test', patch: [16, 16, 16], stride_xy: 8, stride_z: 8, batch: 4 },
+      checkpoint: { every: 2 },
+      ...overrides,
+    },
+    'test',
+  );
+}
+
+describe('local training (coordinator + workers in one process)', () => {
+  before(async () => {
+    backend = (await initBackend(process.env.TRACOCO_TEST_BACKEND)).name;
+    dataRoot = (await writePhantomDataset({ out: join(tmp.path, 'data'), cases: 7, testCases: 2, shape: [24, 24, 20], seed: 2 })).root;
+  });
+  after(() => tmp.cleanup());
+
+  test('writes model1/model2/best checkpoints, the run state, evaluations and slices', async () => {
+    const out = join(tmp.path, 'run-a');
+    const steps: number[] = [];
+    const summary = await runLocal({ config: tinyConfig(), out, logger: silentLogger, backend, observer: { onStep: (r) => steps.push(r.iteration) } });
+    assert.deepEqual(steps, [1, 2, 3, 4]);
+    assert.equal(summary.iteration, 4);
+    for (const f of ['model1.safetensors', 'model2.safetensors', 'best.safetensors', 'state.json', 'config.yaml', 'evals.jsonl']) {
+      assert.ok(existsSync(join(out, f)), `${f} exists`);
+    }
+    const state = JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'));
+    assert.equal(state.iteration, 4);
+    assert.equal(state.finished, true);
+    const evals = readFileSync(join(out, 'evals.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(evals.map((e) => [e.iteration, e.model]), [[2, 1], [2, 2], [4, 1], [4, 2]]);
+    for (const e of evals) assert.equal(e.cases.length, 2);
+    const pngs = readdirSync(join(out, 'eval')).filter((f) => f.endsWith('.png'));
+    assert.equal(pngs.length, 4, `one PNG per test case and model: ${pngs.join(', ')}`);
+    const best = await readCheckpoint(join(out, 'best.safetensors'));
+    assert.equal(best.metadata.n_filters, '4');
+    assert.ok(['2', '4'].includes(best.metadata.iteration!), 'best is one of the evaluated checkpoints');
+    best.model.dispose();
+    const m1 = await readCheckpoint(join(out, 'model1.safetensors'));
+    assert.equal(m1.metadata.iteration, '4');
+    m1.model.dispose();
+  });
+
+  test('a run interrupted after a checkpoint resumes to the same weights as an uninterrupted one', async () => {
+    const straight = join(tmp.path, 'run-straight');
+    await runLocal({ config: tinyConfig(), out: straight, logger: silentLogger, backend });
+
+    const resumed = join(tmp.path, 'run-resumed');
+    const crash = {
+      onStep: (r: { iteration: number }) => {
+        if (r.iteration === 3) throw new Error('simulated crash');
+      },
+    };
+    await assert.rejects(runLocal({ config: tinyConfig(), out: resumed, logger: silentLogger, backend, observer: crash }), /simulated crash/);
+    const starts: number[] = [];
+    const summary = await runLocal({ config: tinyConfig(), out: resumed, logger: silentLogger, backend, observer: { onStart: (s) => starts.push(s.iteration) } });
+    assert.deepEqual(starts, [2], 'resumed from the checkpoint at iteration 2');
+    assert.equal(summary.iteration, 4);
+    for (const f of ['model1.safetensors', 'model2.safetensors']) {
+      assert.deepEqual(readFileSync(join(resumed, f)), readFileSync(join(straight, f)), `${f} identical`);
+    }
+  });
+
+  test('resuming with a different config is refused, naming the field', async () => {
+    const out = join(tmp.path, 'run-a');
+    await assert.rejects(
+      runLocal({ config: tinyConfig({ seed: 12 }), out, logger: silentLogger, backend }),
+      (err: unknown) => err instanceof TracocoError && /seed/.test(err.message),
+    );
+  });
+
+  test('the supervised-only baseline trains one model', async () => {
+    const out = join(tmp.path, 'run-base');
+    const config = tinyConfig();
+    const summary = await runLocal({ config: validateConfig({ ...config, train: { ...config.train, semi_supervised: false } }, 'test'), out, logger: silentLogger, backend });
+    assert.equal(summary.iteration, 4);
+    assert.ok(existsSync(join(out, 'model1.safetensors')));
+    assert.ok(!existsSync(join(out, 'model2.safetensors')));
+    assert.ok(summary.evals.every((e) => e.role === 1));
+  });
+
+  test('tracoco train runs from the command line and names bad config fields', () => {
+    const out = join(tmp.path, 'run-cli');
+    const common = ['train', '--config', 'phantom', '--data', dataRoot, '--out', out, '--max-iterations', '2', '--labeled', '2', '--set', 'model.filters=2'];
+    const patch = ['--set', 'data.patch=[16,16,16]', '--set', 'eval.patch=[16,16,16]', '--set', 'eval.stride_xy=8', '--set', 'eval.stride_z=8'];
+    const ok = runCli([...common, ...patch, '--json'], { timeoutMs: 300_000 });
+    assert.equal(ok.status, 0, ok.stderr);
+    const summary = JSON.parse(ok.stdout);
+    assert.equal(summary.iteration, 2);
+    assert.ok(existsSync(join(out, 'model1.safetensors')));
+
+    const bad = runCli([...common, '--set', 'train.bogus=1', '--out', join(tmp.path, 'run-bad')]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /train\.bogus/);
+    assert.match(bad.stderr, /unknown config field/);
+
+    const printed = runCli(['train', '--config', 'la', '--print-config']);
+    assert.equal(printed.status, 0, printed.stderr);
+    assert.match(printed.stdout, /max_iterations: 9000/);
+  });
+});
