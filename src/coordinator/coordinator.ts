@@ -116,6 +116,12 @@ export class Coordinator {
       }),
       t.subscribe(this.s.coordinator, (m) => this.onReply(m)),
     );
+    const onReconnect = t.onReconnect?.(() => {
+      this.registry.resetClocks();
+      // Messages of the current step may have been lost in the outage: replay from the checkpoint.
+      if (this.state && !this.state.finished) this.fail('transport reconnected');
+    });
+    if (onReconnect) this.subs.push(onReconnect);
   }
 
   async run(): Promise<RunSummary> {

@@ -17,7 +17,7 @@ export interface WorkerRecord {
 export class WorkerRegistry {
   readonly workers = new Map<string, WorkerRecord>();
   private readonly waiters: (() => void)[] = [];
-  /** Workers declared dead stay out until they register again. */
+  /** Workers declared dead stay out until they are heard from again. */
   private readonly dead = new Set<string>();
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -31,7 +31,9 @@ export class WorkerRegistry {
   }
 
   onHeartbeat(m: HeartbeatMessage): void {
-    if (this.dead.has(m.workerId)) return;
+    // A worker declared lost that still beats (e.g. after a network outage) is alive again; it
+    // keeps no assignment until the next placement.
+    this.dead.delete(m.workerId);
     const w = this.touch(m.workerId);
     w.state = m.state;
     this.wake();
@@ -59,6 +61,12 @@ export class WorkerRegistry {
   silent(timeoutMs: number): WorkerRecord[] {
     const t = this.now();
     return [...this.workers.values()].filter((w) => w.assigned && !this.dead.has(w.id) && t - w.lastSeen > timeoutMs);
+  }
+
+  /** After an outage of the coordinator's own connection nobody could be heard: start the clocks anew. */
+  resetClocks(): void {
+    const t = this.now();
+    for (const w of this.workers.values()) w.lastSeen = t;
   }
 
   markDead(id: string): void {

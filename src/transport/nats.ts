@@ -215,8 +215,27 @@ export class NatsTransport implements Transport {
     }
   }
 
+  private readonly reconnectHandlers = new Set<() => void>();
+
+  /** `handler` runs after every reconnect (messages in flight during the outage may be lost). */
+  onReconnect(handler: () => void): Subscription {
+    this.reconnectHandlers.add(handler);
+    return { unsubscribe: () => this.reconnectHandlers.delete(handler) };
+  }
+
   private async logStatus(): Promise<void> {
-    for await (const s of this.nc.status()) logStatusEvent(this.logger, s);
+    for await (const s of this.nc.status()) {
+      logStatusEvent(this.logger, s);
+      if (s.type === 'reconnect') {
+        for (const h of this.reconnectHandlers) {
+          try {
+            h();
+          } catch (err) {
+            this.logger.error('nats.reconnect_handler_failed', { error: errorMessage(err) });
+          }
+        }
+      }
+    }
   }
 }
 

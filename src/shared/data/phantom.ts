@@ -30,9 +30,16 @@ export interface PhantomOptions {
   noise?: number;
   /** Amplitude of the multiplicative bias field, e.g. 0.2 = ±20% (default 0.2). */
   bias?: number;
+  /**
+   * Case-to-case appearance variability in [0, 1] (default 0.6), like scanners and patients:
+   * each case scales the organ/tissue contrast, the structures' contrast and the noise by its own
+   * random factors (0 = every case looks alike). A few labelled cases then do not cover every
+   * appearance, which is where unlabelled cases help.
+   */
+  variability?: number;
 }
 
-export const PHANTOM_DEFAULTS = { contrast: 0.25, noise: 0.12, bias: 0.2 } as const;
+export const PHANTOM_DEFAULTS = { contrast: 0.25, noise: 0.12, bias: 0.2, variability: 0.6 } as const;
 
 /** Smallest accepted size of each axis. */
 export const PHANTOM_MIN_SIZE = 16;
@@ -83,7 +90,9 @@ export function generatePhantomCase(options: PhantomOptions): PhantomCase {
   const contrast = options.contrast ?? PHANTOM_DEFAULTS.contrast;
   const noise = options.noise ?? PHANTOM_DEFAULTS.noise;
   const bias = options.bias ?? PHANTOM_DEFAULTS.bias;
+  const variability = options.variability ?? PHANTOM_DEFAULTS.variability;
   validate(shape, contrast, noise, bias);
+  if (!(variability >= 0 && variability <= 1)) throw new TracocoError(`expected 0..1, got ${variability}`, { field: 'variability' });
 
   const rng = streamFor(options.seed, 'phantom', options.index);
   const layout = drawLayout(rng, shape);
@@ -93,7 +102,22 @@ export function generatePhantomCase(options: PhantomOptions): PhantomCase {
     biasField: valueNoise(shape, Math.max(...shape) / 2, rng),
   };
   const scale = rng.range(0.85, 1.15); // scanners differ in global gain
-  return render(layout, shape, fields, { contrast, noise, bias, scale }, rng);
+  // A stream of its own, so the geometry of a case does not depend on the variability.
+  const look = streamFor(options.seed, 'phantom-look', options.index);
+  const v = variability;
+  return render(
+    layout,
+    shape,
+    fields,
+    {
+      contrast: contrast * look.range(1 - 0.7 * v, 1 + 0.7 * v),
+      noise: noise * Math.exp(look.range(-0.7 * v, 0.7 * v)),
+      bias,
+      scale,
+      span: look.range(1 - 0.4 * v, 1 + 0.4 * v),
+    },
+    rng,
+  );
 }
 
 /** Throws a TracocoError naming field `shape` unless it is 3 integers >= PHANTOM_MIN_SIZE. */
@@ -249,6 +273,8 @@ interface Appearance {
   noise: number;
   bias: number;
   scale: number;
+  /** Factor on the organ/tissue intensity difference. */
+  span: number;
 }
 
 function render(layout: Layout, shape: Shape3, fields: Fields, look: Appearance, rng: Random): PhantomCase {
@@ -258,8 +284,9 @@ function render(layout: Layout, shape: Shape3, fields: Fields, look: Appearance,
   const label = new Uint8Array(n);
   const appendage = appendageDistance(layout.appendage, shape);
 
-  const { tissue, organ } = PHANTOM_INTENSITY;
-  const span = organ - tissue;
+  const { tissue } = PHANTOM_INTENSITY;
+  const span = (PHANTOM_INTENSITY.organ - tissue) * look.span;
+  const organ = tissue + span;
   const wallLevel = organ - look.contrast * span;
   const vesselLevel = organ + look.contrast * span;
   const slabLevel = organ - 1.2 * look.contrast * span;

@@ -8,6 +8,9 @@ import type { Shape3 } from '../volume.js';
 
 const GAP = 4;
 
+/** Panels are upscaled (nearest neighbour) to at least this many pixels on their longer side. */
+const MIN_PANEL_PIXELS = 192;
+
 export function renderMiddleSlices(image: Float32Array, label: Uint8Array, prediction: Uint8Array, shape: Shape3): Uint8Array {
   const [X, Y, Z] = shape;
   let lo = Infinity;
@@ -24,8 +27,9 @@ export function renderMiddleSlices(image: Float32Array, label: Uint8Array, predi
     { rows: Z, cols: X, index: (r, c) => at(c, Math.floor(Y / 2), Z - 1 - r) },
     { rows: Z, cols: Y, index: (r, c) => at(Math.floor(X / 2), c, Z - 1 - r) },
   ];
-  const height = Math.max(...panels.map((p) => p.rows));
-  const width = panels.reduce((w, p) => w + p.cols, 0) + GAP * (panels.length - 1);
+  const zoom = Math.max(1, Math.ceil(MIN_PANEL_PIXELS / Math.max(X, Y, Z)));
+  const height = Math.max(...panels.map((p) => p.rows)) * zoom;
+  const width = panels.reduce((w, p) => w + p.cols * zoom, 0) + GAP * (panels.length - 1);
   const png = new PNG({ width, height });
   png.data.fill(0);
   for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
@@ -48,13 +52,17 @@ export function renderMiddleSlices(image: Float32Array, label: Uint8Array, predi
           green = 255;
           blue = 0;
         }
-        const o = (r * width + left + c) * 4;
-        png.data[o] = red;
-        png.data[o + 1] = green;
-        png.data[o + 2] = blue;
+        for (let dr = 0; dr < zoom; dr++) {
+          for (let dc = 0; dc < zoom; dc++) {
+            const o = ((r * zoom + dr) * width + left + c * zoom + dc) * 4;
+            png.data[o] = red;
+            png.data[o + 1] = green;
+            png.data[o + 2] = blue;
+          }
+        }
       }
     }
-    left += p.cols + GAP;
+    left += p.cols * zoom + GAP;
   }
   return new Uint8Array(PNG.sync.write(png));
 }

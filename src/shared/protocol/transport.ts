@@ -33,5 +33,7 @@ export interface Transport {
   subscribe(subject: string, handler: MessageHandler): Subscription;
   readonly kv: KeyValueStore;
   readonly objects: ObjectStore;
+  /** Runs `handler` after the connection came back from an outage (messages may have been lost). */
+  onReconnect?(handler: () => void): Subscription;
   close(): Promise<void>;
 }

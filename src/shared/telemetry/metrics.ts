@@ -31,7 +31,7 @@ export interface TracocoMetrics {
 /** A registry with every tracoco metric and Node's default process metrics. */
 export function createMetrics(component: string, backend: string | null): TracocoMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  collectDefaultMetrics({ register: registry });
   const p = METRIC_PREFIX;
   const m: TracocoMetrics = {
     registry,

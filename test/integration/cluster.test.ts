@@ -1,0 +1,196 @@
+/**
+ * Cluster training over a real `nats-server -js` (GUIDE §6): equivalence with local mode, data
+ * parallelism over pairs, and the three failures — a SIGKILLed worker, a killed coordinator, a
+ * restarted NATS server. Workers and coordinators are real processes of the built CLI.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend } from '../../src/shared/backend/index.js';
+import { decodeSafetensors, readCheckpoint } from '../../src/shared/checkpoint/index.js';
+import { loadConfig } from '../../src/shared/config/index.js';
+import { writePhantomDataset } from '../../src/shared/data/phantom-dataset.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { runLocal } from '../../src/local/run-local.js';
+import { skipUnlessBinary, tempDir } from '../support/env.js';
+import { startNatsServer, type NatsServer } from '../support/nats-server.js';
+import { startCli, startWorker, waitUntil, type CliProcess } from '../support/cluster.js';
+
+const skip = skipUnlessBinary('nats-server');
+const tmp = tempDir('tracoco-cluster-');
+let dataRoot = '';
+let backend = 'cpu';
+
+/** `--set` overrides shared by the cluster and local runs: a tiny, fast configuration. */
+function tinySets(extra: string[] = []): string[] {
+  return [
+    'data.labeled=2',
+    'data.patch=[16,16,16]',
+    'model.filters=4',
+    'train.rampup_length=1',
+    'eval.split=test',
+    'eval.patch=[16,16,16]',
+    'eval.stride_xy=8',
+    'eval.stride_z=8',
+    'eval.batch=4',
+    'checkpoint.every=2',
+    ...extra,
+  ];
+}
+
+function coordinatorArgs(url: string, out: string, iterations: number, workers: number, sets: string[]): string[] {
+  return [
+    'coordinator',
+    '--config', 'phantom',
+    '--nats', url,
+    '--data', dataRoot,
+    '--out', out,
+    '--workers', String(workers),
+    '--max-iterations', String(iterations),
+    '--heartbeat-timeout-ms', '2000',
+    '--step-timeout-s', '120',
+    '--json',
+    ...sets.flatMap((s) => ['--set', s]),
+  ];
+}
+
+async function localRun(out: string, iterations: number, sets: string[], pairs = 1): Promise<void> {
+  const config = loadConfig({ configArg: 'phantom', flags: { data: { root: dataRoot }, train: { max_iterations: iterations } }, set: sets });
+  await runLocal({ config, out, logger: silentLogger, backend, pairs });
+}
+
+function weights(path: string): Map<string, Float32Array> {
+  const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+  return new Map([...tensors].filter(([, t]) => t.dtype === 'float32').map(([k, t]) => [k, t.data as Float32Array]));
+}
+
+function maxDifference(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
+  let worst = 0;
+  for (const [k, va] of a) {
+    const vb = b.get(k)!;
+    for (let i = 0; i < va.length; i++) worst = Math.max(worst, Math.abs(va[i]! - vb[i]!));
+  }
+  return worst;
+}
+
+function stepIterations(p: CliProcess): number[] {
+  return p.events().filter((e) => e.event === 'train.step').map((e) => e.iteration as number);
+}
+
+describe('cluster training over NATS', { skip }, () => {
+  let nats: NatsServer;
+  const workers: CliProcess[] = [];
+
+  before(async () => {
+    backend = (await initBackend(process.env.TRACOCO_TEST_BACKEND)).name;
+    dataRoot = (await writePhantomDataset({ out: join(tmp.path, 'data'), cases: 8, testCases: 2, shape: [24, 24, 20], seed: 4 })).root;
+  });
+  after(async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await nats?.stop();
+    tmp.cleanup();
+  });
+
+  /** A fresh server per test: each run has its own JetStream state. */
+  async function freshServer(): Promise<NatsServer> {
+    await nats?.stop();
+    nats = await startNatsServer({ jetstream: true });
+    return nats;
+  }
+
+  function spawnWorkers(count: number, tag: string): CliProcess[] {
+    const list = Array.from({ length: count }, (_, i) => startWorker(nats.url, `${tag}${i}`, ['--backend', backend]));
+    workers.push(...list);
+    return list;
+  }
+
+  test('2 workers give the same weights as local mode after 5 steps (exchange in float32)', async () => {
+    await freshServer();
+    const sets = tinySets(['train.exchange_dtype=float32']);
+    spawnWorkers(2, 'eq');
+    const out = join(tmp.path, 'eq-cluster');
+    const coordinator = startCli([...coordinatorArgs(nats.url, out, 5, 2, sets), '--shutdown-workers']);
+    assert.equal(await coordinator.exited(240_000), 0, coordinator.output().slice(-3000));
+    assert.equal(JSON.parse(coordinator.output().split('\n').find((l) => l.startsWith('{"runId"'))!).iteration, 5);
+    const local = join(tmp.path, 'eq-local');
+    await localRun(local, 5, sets);
+    for (const f of ['model1.safetensors', 'model2.safetensors']) {
+      const diff = maxDifference(weights(join(out, f)), weights(join(local, f)));
+      assert.ok(diff <= 1e-6, `${f}: max |cluster - local| = ${diff}`);
+    }
+  });
+
+  // Exact up to float summation order (1 pair sums 4 samples in one backward, 2 pairs sum 2 and
+  // 2): after one step the weights are bit-identical here; over several steps CRC's confidence
+  // thresholds can turn rounding-level differences into a different mask, so compare after 2 steps.
+  test('4 workers (2 pairs, batch 2 each) match 2 workers with batch 4', async () => {
+    await freshServer();
+    // Per-sample normalisation: BatchNorm statistics would differ per replica, as in DDP.
+    const sets = tinySets(['train.exchange_dtype=float32', 'train.shards=2', 'model.normalization=instancenorm']);
+    spawnWorkers(4, 'dp');
+    const out = join(tmp.path, 'dp-cluster');
+    const coordinator = startCli([...coordinatorArgs(nats.url, out, 2, 4, [...sets, 'train.batch_size=2']), '--shutdown-workers']);
+    assert.equal(await coordinator.exited(240_000), 0, coordinator.output().slice(-3000));
+    const local = join(tmp.path, 'dp-local');
+    await localRun(local, 2, [...sets, 'train.batch_size=4']);
+    for (const f of ['model1.safetensors', 'model2.safetensors']) {
+      const diff = maxDifference(weights(join(out, f)), weights(join(local, f)));
+      assert.ok(diff <= 1e-6, `${f}: max |2 pairs - 1 pair| = ${diff}`);
+    }
+  });
+
+  test('a SIGKILLed worker is replaced; the run ends with exactly max_iterations and a readable best checkpoint', async () => {
+    await freshServer();
+    const [a, b] = spawnWorkers(2, 'kill');
+    const out = join(tmp.path, 'kill');
+    const coordinator = startCli([...coordinatorArgs(nats.url, out, 8, 2, tinySets()), '--shutdown-workers']);
+    await waitUntil(() => stepIterations(coordinator).some((i) => i >= 3), 180_000, 'iteration 3');
+    a!.kill('SIGKILL');
+    spawnWorkers(1, 'replacement');
+    assert.equal(await coordinator.exited(240_000), 0, coordinator.output().slice(-3000));
+    const events = coordinator.events();
+    assert.ok(events.some((e) => e.event === 'worker.lost'), 'the lost worker was detected');
+    assert.ok(events.some((e) => e.event === 'run.recover'), 'the run rolled back and recovered');
+    const state = JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'));
+    assert.equal(state.iteration, 8);
+    assert.equal(state.finished, true);
+    const iterations = stepIterations(coordinator);
+    assert.equal(Math.max(...iterations), 8);
+    assert.deepEqual([...new Set(iterations)].sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8], 'every iteration ran');
+    const best = await readCheckpoint(join(out, 'best.safetensors'));
+    best.model.dispose();
+    b!.kill('SIGKILL');
+  });
+
+  test('a killed coordinator is restarted and resumes the run', async () => {
+    await freshServer();
+    spawnWorkers(2, 'coord');
+    const out = join(tmp.path, 'coord');
+    const args = [...coordinatorArgs(nats.url, out, 8, 2, tinySets()), '--shutdown-workers'];
+    const first = startCli(args);
+    await waitUntil(() => stepIterations(first).some((i) => i >= 3), 180_000, 'iteration 3');
+    first.kill('SIGKILL');
+    await first.exited(10_000);
+    const second = startCli(args);
+    assert.equal(await second.exited(240_000), 0, second.output().slice(-3000));
+    const resume = second.events().find((e) => e.event === 'run.resume');
+    assert.ok(resume, 'the second coordinator resumed from the KV run state');
+    assert.ok((resume!.iteration as number) >= 2);
+    assert.equal(JSON.parse(readFileSync(join(out, 'state.json'), 'utf8')).iteration, 8);
+  });
+
+  test('a restarted NATS server: clients reconnect and the run finishes', async () => {
+    await freshServer();
+    spawnWorkers(2, 'natsdown');
+    const out = join(tmp.path, 'natsdown');
+    const coordinator = startCli([...coordinatorArgs(nats.url, out, 8, 2, tinySets()), '--shutdown-workers']);
+    await waitUntil(() => stepIterations(coordinator).some((i) => i >= 3), 180_000, 'iteration 3');
+    await nats.restart({ downMs: 500 });
+    assert.equal(await coordinator.exited(240_000), 0, coordinator.output().slice(-3000));
+    assert.ok(coordinator.events().some((e) => e.event === 'nats.reconnected'), 'the coordinator reconnected');
+    assert.equal(JSON.parse(readFileSync(join(out, 'state.json'), 'utf8')).iteration, 8);
+    assert.ok(existsSync(join(out, 'best.safetensors')));
+  });
+});
