@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../../src/shared/backend/index.js';
+import { initBackend, setThreadCount } from '../../src/shared/backend/index.js';
 import { decodeSafetensors, readCheckpoint } from '../../src/shared/checkpoint/index.js';
 import { loadConfig } from '../../src/shared/config/index.js';
 import { writePhantomDataset } from '../../src/shared/data/phantom-dataset.js';
@@ -85,6 +85,9 @@ describe('cluster training over NATS', { skip }, () => {
 
   before(async () => {
     backend = (await initBackend(process.env.TRACOCO_TEST_BACKEND)).name;
+    // The workers run one compute thread each (test/support/cluster.ts); so does the local run
+    // here, so that both sum in the same order.
+    setThreadCount(1);
     dataRoot = (await writePhantomDataset({ out: join(tmp.path, 'data'), cases: 8, testCases: 2, shape: [24, 24, 20], seed: 4 })).root;
   });
   after(async () => {

@@ -42,7 +42,7 @@ describe('Grafana dashboards have data after a short local run', { skip: skipUnl
   before(async () => {
     // The backend does not matter to the panels; the JavaScript one is the quickest at 16^3.
     const backend = (await initBackend(process.env.TRACOCO_TEST_BACKEND ?? 'cpu')).name;
-    const metrics = createMetrics('train', backend);
+    const metrics = createMetrics('local', backend);
     metricsServer = await serveMetrics(metrics.registry, 0, '127.0.0.1');
     const target = `127.0.0.1:${metricsServer.port}`;
     prometheus = await startPrometheus({

@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (tests run from dist/test/..., sources from test/...). */
@@ -51,3 +53,15 @@ export function tempDir(prefix = 'tracoco-test-'): { path: string; cleanup: () =
 
 /** Path of the built CLI entry point. */
 export const cliPath = join(repoRoot, 'bin', 'tracoco.js');
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (!address || typeof address === 'string') throw new Error('could not pick a free port');
+  return address.port;
+}

@@ -6,10 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from './env.js';
+import { freePort, tempDir } from './env.js';
 
 export interface NatsServerOptions {
   jetstream?: boolean;
@@ -72,17 +71,6 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   };
 }
 
-/** A port the OS just handed out on 127.0.0.1 (free unless someone grabs it in between). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (!address || typeof address === 'string') throw new Error('could not pick a free port');
-  return address.port;
-}
 
 /** Starts nats-server and resolves once it logs "Server is ready"; rejects on exit or timeout. */
 async function launch(args: string[], timeoutMs: number): Promise<ChildProcess> {

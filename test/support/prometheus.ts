@@ -9,11 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { tempDir } from './env.js';
+import { freePort, tempDir } from './env.js';
 
 export interface PrometheusOptions {
   /** Scrape jobs as job name -> `host:port` targets (ignored when `config` is given). */
@@ -154,17 +153,6 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
   throw new Error(`not ready after ${timeoutMs} ms`);
 }
 
-/** A port the OS just handed out on 127.0.0.1 (free unless someone grabs it in between). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (!address || typeof address === 'string') throw new Error('could not pick a free port');
-  return address.port;
-}
 
 /** SIGTERM, then SIGKILL if it has not exited within the bound. */
 async function terminate(child: ChildProcess): Promise<void> {

@@ -66,7 +66,7 @@ function metricNames(expr: string): string[] {
 
 /** Every series name the code exposes (histograms as _bucket/_sum/_count), plus Prometheus's `up`. */
 async function definedMetricNames(): Promise<Set<string>> {
-  const metrics = createMetrics('test', 'cpu');
+  const metrics = createMetrics('local', 'cpu');
   const names = new Set(['up']);
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);

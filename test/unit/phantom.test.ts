@@ -177,9 +177,10 @@ test('background structures as bright as the organ touch it on the wall, slab an
 });
 
 test('noise is Gaussian with the requested sigma and the bias field is smooth and about ±20%', () => {
-  const clean = generatePhantomCase({ seed: 4, index: 1, shape: SHAPE, noise: 0, bias: 0 });
-  const noisy = generatePhantomCase({ seed: 4, index: 1, shape: SHAPE, noise: 0.12, bias: 0 });
-  const biased = generatePhantomCase({ seed: 4, index: 1, shape: SHAPE, noise: 0, bias: 0.2 });
+  // variability 0: every case has exactly the requested appearance.
+  const clean = generatePhantomCase({ seed: 4, index: 1, shape: SHAPE, noise: 0, bias: 0, variability: 0 });
+  const noisy = generatePhantomCase({ seed: 4, index: 1, shape: SHAPE, noise: 0.12, bias: 0, variability: 0 });
+  const biased = generatePhantomCase({ seed: 4, index: 1, shape: SHAPE, noise: 0, bias: 0.2, variability: 0 });
   assert.ok(bytes(clean.label).equals(bytes(noisy.label)), 'noise must not change the geometry');
 
   let sum = 0, sq = 0;
@@ -241,3 +242,22 @@ function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
+
+test('appearance varies from case to case with variability, and not at all without it', () => {
+  const organMean = (c: { image: Float32Array; label: Uint8Array }) => {
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < c.label.length; i++) if (c.label[i]) (sum += c.image[i]!), n++;
+    return sum / n;
+  };
+  const levels = (variability: number) =>
+    Array.from({ length: 8 }, (_, index) => organMean(generatePhantomCase({ seed: 6, index, shape: SHAPE, noise: 0, bias: 0, variability })));
+  const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / Math.min(...xs);
+  const fixed = levels(0);
+  const varied = levels(1);
+  // Without variability only the global gain (±15%) moves the organ level.
+  assert.ok(spread(fixed) < 0.4, `organ level spread without variability: ${spread(fixed)}`);
+  assert.ok(spread(varied) > spread(fixed) + 0.1, `organ level spread ${spread(varied)} should exceed ${spread(fixed)}`);
+  const geometry = (variability: number) => generatePhantomCase({ seed: 6, index: 3, shape: SHAPE, variability }).label;
+  assert.ok(bytes(geometry(0)).equals(bytes(geometry(1))), 'variability must not change the geometry');
+});

@@ -4,8 +4,9 @@ import { loadConfig, configToYaml, type ConfigInput } from '../../shared/config/
 import { createLogger } from '../../shared/log.js';
 import { nonNegativeInt, positiveInt, portNumber, printResult } from '../options.js';
 import { startTelemetry } from '../telemetry.js';
+import { addNatsFlags, type NatsFlags } from '../../transport/nats-options.js';
 
-interface TrainFlags {
+interface TrainFlags extends NatsFlags {
   config: string;
   data?: string;
   out?: string;
@@ -22,7 +23,7 @@ interface TrainFlags {
 
 /** `tracoco train` (GUIDE §3): local mode unless --nats. */
 export function registerTrain(program: Command): void {
-  program
+  const cmd = program
     .command('train')
     .description('train two co-trained VNets (local mode unless --nats)')
     .requiredOption('--config <file|preset>', 'YAML config file or preset (la, pancreas, phantom)')
@@ -36,45 +37,47 @@ export function registerTrain(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portNumber)
     .option('--set <path=value>', 'override any config field, e.g. --set train.lr=0.01 (repeatable)', collect, [])
     .option('--print-config', 'print the resolved config as YAML and exit')
-    .option('--json', 'print the run summary as one JSON object')
-    .action(async (flags: TrainFlags) => {
-      const config = loadConfig({ configArg: flags.config, flags: overridesOf(flags), set: flags.set });
-      if (flags.printConfig) {
-        process.stdout.write(configToYaml(config));
-        return;
-      }
-      const logger = createLogger({ component: 'train' });
-      const out = resolve(flags.out ?? `runs/${config.name}`);
-      const { initBackend } = await import('../../shared/backend/index.js');
-      const backend = await initBackend(flags.backend);
-      logger.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
-      if (flags.nats) {
-        // Cluster mode: this process coordinates; workers run `tracoco worker`.
-        const { runCoordinatorCommand } = await import('./coordinator.js');
-        const summary = await runCoordinatorCommand({ config, nats: flags.nats, out, workers: 2, metricsPort: flags.metricsPort, logger });
-        printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
-        return;
-      }
-      const { runLocal } = await import('../../local/run-local.js');
-      const { progressObserver } = await import('../progress.js');
-      const { combineObservers } = await import('../../coordinator/observer.js');
-      const telemetry = flags.metricsPort !== undefined ? await startTelemetry('train', backend.name, flags.metricsPort, logger) : null;
-      const { coordinatorMetrics } = await import('../../coordinator/metrics.js');
-      const { workerMetrics } = await import('../../worker/metrics.js');
-      try {
-        const summary = await runLocal({
-          config,
-          out,
-          logger,
-          backend: backend.name,
-          observer: combineObservers(progressObserver(logger), telemetry ? coordinatorMetrics(telemetry.metrics) : undefined),
-          workerObserver: telemetry ? workerMetrics(telemetry.metrics) : undefined,
-        });
-        printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
-      } finally {
-        await telemetry?.close();
-      }
-    });
+    .option('--json', 'print the run summary as one JSON object');
+  addNatsFlags(cmd);
+  cmd.action(async (flags: TrainFlags) => {
+    const config = loadConfig({ configArg: flags.config, flags: overridesOf(flags), set: flags.set });
+    if (flags.printConfig) {
+      process.stdout.write(configToYaml(config));
+      return;
+    }
+    const logger = createLogger({ component: 'train' });
+    const out = resolve(flags.out ?? `runs/${config.name}`);
+    const { initBackend } = await import('../../shared/backend/index.js');
+    const backend = await initBackend(flags.backend);
+    logger.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
+    if (flags.nats) {
+      // Cluster mode: this process coordinates; workers run `tracoco worker`.
+      const { runCoordinatorCommand } = await import('./coordinator.js');
+      const { config: _file, ...natsFlags } = flags;
+      const summary = await runCoordinatorCommand({ ...natsFlags, config, out, workers: 2, metricsPort: flags.metricsPort, logger });
+      printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
+      return;
+    }
+    const { runLocal } = await import('../../local/run-local.js');
+    const { progressObserver } = await import('../progress.js');
+    const { combineObservers } = await import('../../coordinator/observer.js');
+    const telemetry = flags.metricsPort !== undefined ? await startTelemetry('local', backend.name, flags.metricsPort, logger) : null;
+    const { coordinatorMetrics } = await import('../../coordinator/metrics.js');
+    const { workerMetrics } = await import('../../worker/metrics.js');
+    try {
+      const summary = await runLocal({
+        config,
+        out,
+        logger,
+        backend: backend.name,
+        observer: combineObservers(progressObserver(logger), telemetry ? coordinatorMetrics(telemetry.metrics) : undefined),
+        workerObserver: telemetry ? workerMetrics(telemetry.metrics) : undefined,
+      });
+      printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
+    } finally {
+      await telemetry?.close();
+    }
+  });
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -51,7 +51,7 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
   const { TrainingWorker } = await import('../../worker/worker.js');
   const { threadHeartbeat } = await import('../../worker/heartbeat.js');
   const resources = {
-    device: (flags.device ?? (backend.name === 'tensorflow' && backend.detail.includes('GPU') ? 'gpu' : 'cpu')) as 'gpu' | 'cpu',
+    device: flags.device ?? backend.device,
     backend: backend.name,
     cpus: availableParallelism(),
     memoryBytes: totalmem(),

@@ -26,6 +26,8 @@ export interface BackendInfo {
   name: BackendName;
   /** Human-readable detail: device, library versions, or why a preferred backend was skipped. */
   detail: string;
+  /** 'gpu' when tfjs-node-gpu provides the backend. */
+  device: 'gpu' | 'cpu';
   skipped: { name: BackendName; reason: string }[];
   /** Threads native kernels use (`native` only; null for the others). */
   threads: number | null;
@@ -90,7 +92,13 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
   const wanted = requestedBackend(requested);
   tf.enableProdMode();
   const choice = await chooseBackend(wanted, activate, Boolean(requested?.trim()));
-  active = { name: choice.name, detail: describe(choice.name), skipped: choice.skipped, threads: choice.name === 'native' ? threadCount() : null };
+  active = {
+    name: choice.name,
+    detail: describe(choice.name),
+    device: choice.name === 'tensorflow' && tensorflowPackage === '@tensorflow/tfjs-node-gpu' ? 'gpu' : 'cpu',
+    skipped: choice.skipped,
+    threads: choice.name === 'native' ? threadCount() : null,
+  };
   return active;
 }
 
@@ -112,11 +120,15 @@ async function activateNative(): Promise<string | null> {
   return (await tf.setBackend(NATIVE_BACKEND_NAME)) ? null : 'tfjs native backend failed to initialise';
 }
 
+/** Which tfjs-node package provides the `tensorflow` backend (the GPU build or the CPU one). */
+let tensorflowPackage: string | null = null;
+
 async function activateTensorflow(): Promise<string | null> {
   const failures: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       await import(pkg);
+      tensorflowPackage = pkg;
       if (await tf.setBackend('tensorflow')) return null;
       failures.push(`${pkg} loaded but its backend failed to initialise`);
     } catch (err) {
@@ -132,7 +144,7 @@ async function activateTensorflow(): Promise<string | null> {
 function describe(name: BackendName): string {
   switch (name) {
     case 'tensorflow':
-      return 'TensorFlow C library via tfjs-node';
+      return `TensorFlow C library via ${tensorflowPackage ?? 'tfjs-node'}`;
     case 'native': {
       const load = loadNativeAddon();
       const v = load.ok ? load.addon.versions() : null;
