@@ -52,6 +52,8 @@ export interface CoordinatorOptions {
   shutdownWorkers?: boolean;
   /** Retries of the same iteration before giving up (default 5). */
   maxRetries?: number;
+  /** Wait for heartbeats to confirm each assignment, re-sending lost ones (network transports). */
+  confirmAssignments?: boolean;
   /**
    * Put each case in the object store once and send workers its name (clusters: a replacement
    * worker fetches them without the coordinator resending); false sends them inline (local mode).
@@ -238,25 +240,51 @@ export class Coordinator {
     }
     const epoch = this.state.epoch;
     this.o.logger.info('run.placed', { epoch, pairs, iteration: this.iteration, workers: this.placements.map((x) => `${x.worker.id}:m${x.role}p${x.pair}`) });
-    for (const x of this.placements) {
-      const peer = this.placements.find((y) => y.pair === x.pair && y.role !== x.role);
-      await this.send(x.worker.id, {
-        v: PROTOCOL_VERSION,
-        type: 'assign',
-        runId: this.state.runId,
-        epoch,
-        role: x.role,
-        pair: x.pair,
-        pairs,
-        peer: peer?.worker.id ?? '',
-        replicas: this.placements.filter((y) => y.role === x.role).map((y) => y.worker.id),
-        config: this.o.config,
-        checkpoint: this.state.checkpoint,
-      });
-      await this.sendCases(x, epoch);
-    }
+    for (const x of this.placements) await this.assign(x, epoch);
     this.failure = null;
+    if (this.o.confirmAssignments) await this.confirmPlacement(epoch);
     this.o.observer?.onWorkers?.(this.registry.countsByState(this.heartbeatTimeout));
+  }
+
+  private async assign(x: Placement, epoch: number): Promise<void> {
+    const peer = this.placements.find((y) => y.pair === x.pair && y.role !== x.role);
+    await this.send(x.worker.id, {
+      v: PROTOCOL_VERSION,
+      type: 'assign',
+      runId: this.state.runId,
+      epoch,
+      role: x.role,
+      pair: x.pair,
+      pairs: this.pairs,
+      peer: peer?.worker.id ?? '',
+      replicas: this.placements.filter((y) => y.role === x.role).map((y) => y.worker.id),
+      config: this.o.config,
+      checkpoint: this.state.checkpoint,
+    });
+    await this.sendCases(x, epoch);
+  }
+
+  /**
+   * Over a network, an assignment sent while a worker's connection was down is lost: wait until
+   * every placed worker's heartbeat reports the new epoch, re-sending to the ones that do not.
+   */
+  private async confirmPlacement(epoch: number): Promise<void> {
+    const deadline = Date.now() + this.heartbeatTimeout;
+    let lastSend = Date.now();
+    for (;;) {
+      const pending = this.placements.filter((x) => x.worker.epoch !== epoch);
+      if (pending.length === 0) return;
+      if (this.failure) throw this.failure;
+      if (Date.now() > deadline) throw new EpochFailure(`assignment not confirmed by ${pending.map((x) => x.worker.id).join(', ')}`);
+      if (Date.now() - lastSend > 2000) {
+        lastSend = Date.now();
+        for (const x of pending) {
+          x.worker.sent.clear();
+          await this.assign(x, epoch);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   private shardsOf(pair: number): number[] {
@@ -390,6 +418,8 @@ export class Coordinator {
     this.o.logger.warn('run.recover', { reason, rollback_to: this.state.iteration, epoch: this.state.epoch });
     this.o.observer?.onRecovery?.({ reason, iteration: this.state.iteration, epoch: this.state.epoch });
     this.replies.clear(() => true, 'epoch abandoned');
+    // Messages may have been lost with the failure: send every worker its cases again.
+    for (const w of this.registry.workers.values()) w.sent.clear();
     for (;;) {
       const need = this.semi ? 2 : 1;
       await this.registry.waitForAlive(need, this.heartbeatTimeout);

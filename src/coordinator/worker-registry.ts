@@ -10,6 +10,8 @@ export interface WorkerRecord {
   lastSeen: number;
   state: WorkerState;
   assigned: { role: Role; pair: number; rank: number } | null;
+  /** Assignment epoch the worker last reported in a heartbeat (-1: none). */
+  epoch: number;
   /** Case ids already sent to this worker in this coordinator's lifetime. */
   sent: Set<string>;
 }
@@ -36,13 +38,14 @@ export class WorkerRegistry {
     this.dead.delete(m.workerId);
     const w = this.touch(m.workerId);
     w.state = m.state;
+    w.epoch = m.epoch;
     this.wake();
   }
 
   private touch(id: string): WorkerRecord {
     let w = this.workers.get(id);
     if (!w) {
-      w = { id, resources: null, lastSeen: this.now(), state: 'idle', assigned: null, sent: new Set() };
+      w = { id, resources: null, lastSeen: this.now(), state: 'idle', assigned: null, epoch: -1, sent: new Set() };
       this.workers.set(id, w);
     }
     w.lastSeen = this.now();

@@ -23,10 +23,11 @@ const s = subjects(config.prefix);
 
 async function beat(): Promise<void> {
   const state = STATE_CODES[Atomics.load(view, SLOT.state)] ?? 'idle';
-  if (Atomics.load(view, SLOT.registered) === 0) {
+  const epoch = Atomics.load(view, SLOT.epoch);
+  if (epoch < 0) {
     await transport.publish(s.register, { v: PROTOCOL_VERSION, type: 'register', workerId: config.workerId, resources: config.resources });
   }
-  await transport.publish(s.heartbeat, { v: PROTOCOL_VERSION, type: 'heartbeat', workerId: config.workerId, state, iteration: Atomics.load(view, SLOT.iteration) });
+  await transport.publish(s.heartbeat, { v: PROTOCOL_VERSION, type: 'heartbeat', workerId: config.workerId, state, iteration: Atomics.load(view, SLOT.iteration), epoch });
 }
 
 const timer = setInterval(() => beat().catch((err) => logger.warn('heartbeat.failed', { error: (err as Error).message })), config.periodMs);

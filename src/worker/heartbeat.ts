@@ -9,15 +9,15 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerResources, WorkerState } from '../shared/protocol/index.js';
 
 export interface Heartbeat {
-  /** Called by the worker whenever its state or iteration changes. */
-  update(state: WorkerState, iteration: number, registered: boolean): void;
+  /** Called by the worker whenever its state, iteration or assignment changes (epoch -1: unassigned). */
+  update(state: WorkerState, iteration: number, epoch: number): void;
   stop(): Promise<void>;
 }
 
 export const STATE_CODES: WorkerState[] = ['idle', 'assigned', 'training', 'evaluating'];
 
-/** Shared-memory layout: [state code, iteration, registered (0/1)]. */
-export const SLOT = { state: 0, iteration: 1, registered: 2 } as const;
+/** Shared-memory layout: [state code, iteration, assignment epoch (-1: unassigned)]. */
+export const SLOT = { state: 0, iteration: 1, epoch: 2 } as const;
 
 export interface HeartbeatThreadConfig {
   workerId: string;
@@ -34,13 +34,14 @@ export interface HeartbeatThreadConfig {
 export function threadHeartbeat(config: Omit<HeartbeatThreadConfig, 'shared'>): Heartbeat {
   const shared = new SharedArrayBuffer(4 * 3);
   const view = new Int32Array(shared);
+  view[SLOT.epoch] = -1;
   const thread = new Worker(new URL('./heartbeat-thread.js', import.meta.url), { workerData: { ...config, shared } satisfies HeartbeatThreadConfig });
   thread.unref();
   return {
-    update(state, iteration, registered) {
+    update(state, iteration, epoch) {
       Atomics.store(view, SLOT.state, STATE_CODES.indexOf(state));
       Atomics.store(view, SLOT.iteration, iteration);
-      Atomics.store(view, SLOT.registered, registered ? 1 : 0);
+      Atomics.store(view, SLOT.epoch, epoch);
     },
     async stop() {
       thread.postMessage('stop');
@@ -57,18 +58,18 @@ export function threadHeartbeat(config: Omit<HeartbeatThreadConfig, 'shared'>): 
 
 /** Heartbeats from a timer on the calling thread (in-process runs and tests). */
 export function intervalHeartbeat(
-  publish: (kind: 'register' | 'heartbeat', state: WorkerState, iteration: number) => Promise<void>,
+  publish: (kind: 'register' | 'heartbeat', state: WorkerState, iteration: number, epoch: number) => Promise<void>,
   periodMs: number,
 ): Heartbeat {
-  let current: { state: WorkerState; iteration: number; registered: boolean } = { state: 'idle', iteration: 0, registered: false };
+  let current: { state: WorkerState; iteration: number; epoch: number } = { state: 'idle', iteration: 0, epoch: -1 };
   const beat = async () => {
-    if (!current.registered) await publish('register', current.state, current.iteration);
-    await publish('heartbeat', current.state, current.iteration);
+    if (current.epoch < 0) await publish('register', current.state, current.iteration, current.epoch);
+    await publish('heartbeat', current.state, current.iteration, current.epoch);
   };
   const timer = periodMs > 0 ? setInterval(() => void beat().catch(() => {}), periodMs) : null;
   return {
-    update(state, iteration, registered) {
-      current = { state, iteration, registered };
+    update(state, iteration, epoch) {
+      current = { state, iteration, epoch };
     },
     async stop() {
       if (timer) clearInterval(timer);

@@ -99,8 +99,19 @@ export class TrainingWorker {
   async start(): Promise<void> {
     const t = this.options.transport;
     this.subs.push(t.subscribe(this.s.worker(this.id), (m) => this.onCommand(m)));
-    this.heartbeat = this.options.heartbeat ?? intervalHeartbeat((kind, state, iteration) => this.publishBeat(kind, state, iteration), this.options.heartbeatMs ?? 1000);
-    await this.publishBeat('register', this.state, this.iteration);
+    this.heartbeat = this.options.heartbeat ?? intervalHeartbeat((kind, state, iteration, epoch) => this.publishBeat(kind, state, iteration, epoch), this.options.heartbeatMs ?? 1000);
+    const onReconnect = t.onReconnect?.(() => void this.reportInterruption());
+    if (onReconnect) this.subs.push(onReconnect);
+    await this.publishBeat('register', this.state, this.iteration, -1);
+  }
+
+  /** Messages of the current step may be lost in an outage: ask the coordinator to replay. */
+  private async reportInterruption(): Promise<void> {
+    const epoch = this.assignment?.message.epoch;
+    if (epoch === undefined) return;
+    await this.options.transport
+      .publish(this.s.coordinator, { v: PROTOCOL_VERSION, type: 'worker-error', workerId: this.id, epoch, error: 'connection interrupted (reconnected)' })
+      .catch(() => {});
   }
 
   async stop(): Promise<void> {
@@ -113,16 +124,16 @@ export class TrainingWorker {
     this.assignment = null;
   }
 
-  private async publishBeat(kind: 'register' | 'heartbeat', state: WorkerState, iteration: number): Promise<void> {
+  private async publishBeat(kind: 'register' | 'heartbeat', state: WorkerState, iteration: number, epoch: number): Promise<void> {
     const t = this.options.transport;
     if (kind === 'register') await t.publish(this.s.register, { v: PROTOCOL_VERSION, type: 'register', workerId: this.id, resources: this.options.resources });
-    else await t.publish(this.s.heartbeat, { v: PROTOCOL_VERSION, type: 'heartbeat', workerId: this.id, state, iteration });
+    else await t.publish(this.s.heartbeat, { v: PROTOCOL_VERSION, type: 'heartbeat', workerId: this.id, state, iteration, epoch });
   }
 
   private setState(state: WorkerState): void {
     this.state = state;
     // Unassigned workers keep registering, so a (re)started coordinator finds them.
-    this.heartbeat?.update(state, this.iteration, this.assignment !== null);
+    this.heartbeat?.update(state, this.iteration, this.assignment?.message.epoch ?? -1);
     this.options.observer?.onState?.(state);
   }
 

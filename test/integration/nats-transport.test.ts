@@ -117,7 +117,7 @@ describe('NATS transport', { skip }, () => {
       sent.push(
         i % 10 === 5
           ? { v, type: 'reduce', epoch: 0, iteration: i, role: 1, phase: 'grads', from: 0, step: i, data: bigFloats(50_000, i) }
-          : { v, type: 'heartbeat', workerId: 'w', state: 'training', iteration: i },
+          : { v, type: 'heartbeat', workerId: 'w', state: 'training', iteration: i, epoch: 1 },
       );
     }
     const { done } = await collect(b, 'itest.order', sent.length);
@@ -216,7 +216,7 @@ describe('NATS transport', { skip }, () => {
       throw new Error('async handler bug');
     });
     await b.flush();
-    for (const iteration of [1, 2]) await a.publish('itest.throw', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration });
+    for (const iteration of [1, 2]) await a.publish('itest.throw', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration, epoch: -1 });
     await until('both messages', () => seen.length === 2);
     await until('three failures logged', () => logger.events.filter((e) => e.event === 'transport.handler_failed').length === 3);
     assert.deepEqual(seen, [1, 2]);
@@ -301,7 +301,7 @@ describe('NATS transport', { skip }, () => {
       const received: number[] = [];
       b.subscribe('itest.restart', (m) => received.push((m as { iteration: number }).iteration));
       await b.flush();
-      await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration: 0 });
+      await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration: 0, epoch: -1 });
       await until('the first message', () => received.length === 1);
       const state = new TextEncoder().encode('{"iteration":200}');
       const weights = new Uint8Array(bigFloats(2 ** 20, 4).buffer);
@@ -318,7 +318,7 @@ describe('NATS transport', { skip }, () => {
 
       // Resubscription is asynchronous: publish until one gets through (bounded).
       for (let i = 1; i <= 100 && received.length < 2; i++) {
-        await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration: i });
+        await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration: i, epoch: -1 });
         await sleep(100);
       }
       assert.ok(received.length >= 2, 'a message after the restart arrived');

@@ -54,7 +54,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
     exited: (timeoutMs) =>
       Promise.race([
         exit,
-        sleep(timeoutMs).then(() => {
+        // unref: the timer must not keep the test process alive once the child exited.
+        sleep(timeoutMs, undefined, { ref: false }).then(() => {
           throw new Error(`process ${args[0]} did not exit within ${timeoutMs} ms; output tail:\n${out.slice(-3000)}`);
         }),
       ]),

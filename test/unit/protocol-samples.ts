@@ -34,7 +34,7 @@ export function sampleMessages(): Record<MessageType, Message> {
   const u16 = Uint16Array.from(floats(2 * 4 * 4 * 2 * 2, 3), (x) => Math.abs(x * 10000) % 65536);
   return {
     register: { v, type: 'register', workerId: 'w-1', resources: { device: 'cpu', backend: 'native', cpus: 2, memoryBytes: 2 ** 34, hostname: 'node-a', pid: 4242 } },
-    heartbeat: { v, type: 'heartbeat', workerId: 'w-1', state: 'training', iteration: 12 },
+    heartbeat: { v, type: 'heartbeat', workerId: 'w-1', state: 'training', iteration: 12, epoch: 3 },
     'step-done': {
       v, type: 'step-done', workerId: 'w-1', epoch: 1, iteration: 12, role: 2, pair: 0,
       terms: { total: 1.5, supervised: 0.7, ce: 0.4, dice: 0.3, crc: 0.2, kl: 0.1, entropy: -0.05 },

@@ -102,6 +102,7 @@ export async function runCoordinatorCommand(o: CoordinatorCommandOptions) {
       stepTimeoutMs: (o.stepTimeoutS ?? 3600) * 1000,
       shutdownWorkers: o.shutdownWorkers,
       storeCases: true,
+      confirmAssignments: true,
     });
     return await coordinator.run();
   } finally {

@@ -102,7 +102,7 @@ const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
     ...fromWorker, resources: 'object', 'resources.device': ['gpu', 'cpu'], 'resources.backend': 'string', 'resources.cpus': 'number',
     'resources.memoryBytes': 'number', 'resources.hostname': 'string', 'resources.pid': 'number',
   },
-  heartbeat: { ...fromWorker, state: ['idle', 'assigned', 'training', 'evaluating'], iteration: 'number' },
+  heartbeat: { ...fromWorker, state: ['idle', 'assigned', 'training', 'evaluating'], iteration: 'number', epoch: 'number' },
   'step-done': {
     ...fromWorker, epoch: 'number', iteration: 'number', role: 'role', pair: 'number', terms: 'object',
     ...Object.fromEntries(['total', 'supervised', 'ce', 'dice', 'crc', 'kl', 'entropy'].map((t) => [`terms.${t}`, 'number' as const])),

@@ -63,6 +63,8 @@ export interface HeartbeatMessage extends Envelope {
   workerId: string;
   state: WorkerState;
   iteration: number;
+  /** Epoch of the worker's current assignment (-1 when unassigned): confirms assignments. */
+  epoch: number;
 }
 export interface StepDoneMessage extends Envelope {
   type: 'step-done';
