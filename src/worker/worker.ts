@@ -9,27 +9,9 @@ import { errorMessage } from '../shared/errors.js';
 import { intensityRange } from '../shared/data/index.js';
 import { evaluateCase, renderMiddleSlices, type EvaluatedCase } from '../shared/evaluation/index.js';
 import { meanMetrics } from '../shared/metrics/index.js';
-import {
-  PROTOCOL_VERSION,
-  subjects,
-  type AssignMessage,
-  type CasePayload,
-  type CasesMessage,
-  type CheckpointMessage,
-  type EvaluateMessage,
-  type Message,
-  type ReduceMessage,
-  type Role,
-  type StepMessage,
-  type Subscription,
-  type Transport,
-  type ViewsMessage,
-  type WorkerInbound,
-  type WorkerResources,
-  type WorkerState,
-} from '../shared/protocol/index.js';
+import { PROTOCOL_VERSION, subjects, type AssignMessage, type CasePayload, type CasesMessage, type CheckpointMessage, type EvaluateMessage, type Message, type ReduceMessage, type Role, type StepMessage, type Subscription, type Transport, type ViewsMessage, type WorkerInbound, type WorkerResources, type WorkerState } from '../shared/protocol/index.js';
 import { decodeMessage } from '../shared/protocol/codec.js';
-import { assembleReplicaBatch, type CachedCase } from '../shared/training/assemble.js';
+import { type CachedCase } from '../shared/training/assemble.js';
 import { peerViewsBytes, type PeerViews } from '../shared/training/exchange.js';
 import { computeGradients, computePeerViews, type StepStatistics } from '../shared/training/step.js';
 import { Mailbox } from '../shared/mailbox.js';

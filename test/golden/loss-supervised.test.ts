@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../../src/shared/backend/index.js';
-import { errorMessage } from '../../src/shared/errors.js';
+import { BACKEND_NAMES, initBackend } from '../../src/shared/backend/index.js';
+
 import { supervisedLoss } from '../../src/shared/losses/supervised.js';
 import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type GoldenTensor } from '../support/golden.js';
+import { activateBackend } from '../support/assertions.js';
 
 interface SupervisedCase {
   inputs: { logits: GoldenTensor; labels: GoldenTensor };
@@ -20,15 +21,6 @@ interface SupervisedFile {
   tolerance: { abs: number; rel?: number };
 }
 
-async function activate(name: BackendName): Promise<string | false> {
-  try {
-    const info = await initBackend(name);
-    return info.name === name ? false : `backend ${name} resolved to ${info.name}`;
-  } catch (err) {
-    return `backend ${name} unavailable: ${errorMessage(err)}`;
-  }
-}
-
 /** PyTorch [N, C, x, y, z] → tracoco [N, x, y, z, C]. */
 const toNdhwc = (t: GoldenTensor) => tf.tidy(() => tf.transpose(tf.tensor(t.data, [...t.shape], 'float32') as tf.Tensor, [0, 2, 3, 4, 1]) as tf.Tensor5D);
 
@@ -36,7 +28,7 @@ test('loss_supervised golden cases', { skip: skipUnlessGolden }, async (t) => {
   const files = goldenFilesOfKind<SupervisedFile>('loss_supervised');
   assert.ok(files.length > 0, 'no loss_supervised golden files');
   for (const backend of BACKEND_NAMES) {
-    const skip = await activate(backend);
+    const skip = await activateBackend(backend);
     await t.test(backend, { skip }, (st) => {
       let cases = 0;
       for (const { file, doc } of files) {

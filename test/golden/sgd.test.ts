@@ -6,25 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../../src/shared/backend/index.js';
-import { errorMessage } from '../../src/shared/errors.js';
+import { BACKEND_NAMES, initBackend } from '../../src/shared/backend/index.js';
+
 import { SGD } from '../../src/shared/optim/sgd.js';
 import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type GoldenTensor } from '../support/golden.js';
+import { activateBackend } from '../support/assertions.js';
 
 interface SgdFile {
   params: { lr: number; momentum: number; weight_decay: number };
   inputs: { p0: GoldenTensor; grads: GoldenTensor[] };
   expected: { after_each_step: GoldenTensor[] };
   tolerance: { abs: number; rel?: number };
-}
-
-async function activate(name: BackendName): Promise<string | false> {
-  try {
-    const info = await initBackend(name);
-    return info.name === name ? false : `backend ${name} resolved to ${info.name}`;
-  } catch (err) {
-    return `backend ${name} unavailable: ${errorMessage(err)}`;
-  }
 }
 
 const KEY = 'p';
@@ -47,7 +39,7 @@ test('sgd golden: PyTorch SGD with momentum and weight decay, and resume from sa
   const files = goldenFilesOfKind<SgdFile>('sgd');
   assert.ok(files.length > 0, 'no sgd golden files');
   for (const backend of BACKEND_NAMES) {
-    const skip = await activate(backend);
+    const skip = await activateBackend(backend);
     await t.test(backend, { skip }, (st) => {
       let cases = 0;
       for (const { file, doc } of files) {

@@ -9,13 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, BACKEND_NAMES, type BackendName } from '../../src/shared/backend/index.js';
-import { errorMessage } from '../../src/shared/errors.js';
+import { initBackend, BACKEND_NAMES } from '../../src/shared/backend/index.js';
+
 import { loadTorchStateDict } from '../../src/shared/checkpoint/torch-pth.js';
 import { VNet, type Normalization, type VNetConfig } from '../../src/shared/model/vnet.js';
 import { tfjsToTorch } from '../../src/shared/model/layout.js';
 import { supervisedLoss } from '../../src/shared/losses/supervised.js';
 import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type GoldenTensor } from '../support/golden.js';
+import { activateBackend } from '../support/assertions.js';
 
 interface GoldenModel {
   n_channels: number;
@@ -41,16 +42,6 @@ interface TrainFile {
   inputs: { x: GoldenTensor; labels: GoldenTensor };
   expected: { logits: GoldenTensor; loss: number; ce: number; dice: number; grads: Record<string, GoldenTensor> } & Record<string, unknown>;
   tolerance: Tolerance;
-}
-
-/** Activates `name`; a skip reason when it cannot load here. */
-async function activate(name: BackendName): Promise<string | false> {
-  try {
-    const info = await initBackend(name);
-    return info.name === name ? false : `backend ${name} resolved to ${info.name}`;
-  } catch (err) {
-    return `backend ${name} unavailable: ${errorMessage(err)}`;
-  }
 }
 
 function configOf(m: GoldenModel, dropout: boolean): VNetConfig {
@@ -103,7 +94,7 @@ test('vnet_forward golden: eval-mode logits of the reference checkpoint', { skip
   const files = goldenFilesOfKind<ForwardFile>('vnet_forward');
   assert.ok(files.length > 0, 'no vnet_forward golden files');
   for (const backend of BACKEND_NAMES) {
-    const skip = await activate(backend);
+    const skip = await activateBackend(backend);
     await t.test(backend, { skip }, async (st) => {
       for (const { file, doc } of files) {
         const model = await modelFor(file, doc, false);
@@ -124,7 +115,7 @@ test('vnet_train_grad golden: train-mode logits, loss, gradients and running sta
   const files = goldenFilesOfKind<TrainFile>('vnet_train_grad');
   assert.ok(files.length > 0, 'no vnet_train_grad golden files');
   for (const backend of BACKEND_NAMES) {
-    const skip = await activate(backend);
+    const skip = await activateBackend(backend);
     await t.test(backend, { skip }, async (st) => {
       for (const { file, doc } of files) {
         assert.notEqual(doc.model.dropout, true, `${file}: golden train steps are defined without dropout`);

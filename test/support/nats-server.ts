@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, tempDir } from './env.js';
+import { terminate } from './process.js';
 
 export interface NatsServerOptions {
   jetstream?: boolean;
@@ -51,7 +52,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   process.once('exit', killOnExit);
 
   const halt = async () => {
-    if (child) await terminate(child);
+    if (child) await terminate(child, STOP_TIMEOUT_MS);
     child = null;
   };
   return {
@@ -100,12 +101,3 @@ async function launch(args: string[], timeoutMs: number): Promise<ChildProcess> 
   return child;
 }
 
-/** SIGTERM, then SIGKILL if it has not exited within the bound. */
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { freePort, tempDir } from './env.js';
+import { terminate } from './process.js';
 
 export interface PrometheusOptions {
   /** Scrape jobs as job name -> `host:port` targets (ignored when `config` is given). */
@@ -79,7 +80,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const stop = async () => {
-    await terminate(child);
+    await terminate(child, STOP_TIMEOUT_MS);
     process.removeListener('exit', killOnExit);
     dir.cleanup();
   };
@@ -154,15 +155,6 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
 }
 
 
-/** SIGTERM, then SIGKILL if it has not exited within the bound. */
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Grafana dashboards as Prometheus sees them.

@@ -3,17 +3,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCaseList } from '../../src/shared/io/index.js';
-import { TracocoError } from '../../src/shared/errors.js';
-import { tempDir } from '../support/env.js';
 
-function throwsNaming(fn: () => unknown, file: string, reason: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof TracocoError, `expected a TracocoError, got ${String(err)}`);
-    assert.ok(err.message.includes(file), `message names the file: ${err.message}`);
-    assert.match(err.message, reason);
-    return true;
-  });
-}
+import { tempDir } from '../support/env.js';
+import { throwsNaming } from '../support/assertions.js';
 
 test('reads one id per line in order, ignoring blank lines, whitespace and CRLF', () => {
   const dir = tempDir();

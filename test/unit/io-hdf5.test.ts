@@ -4,10 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { guessChunks, readHdf5Case, writeHdf5Case } from '../../src/shared/io/index.js';
-import { TracocoError } from '../../src/shared/errors.js';
+
 import { Random } from '../../src/shared/random.js';
 import type { Shape3 } from '../../src/shared/volume.js';
 import { tempDir } from '../support/env.js';
+import { rejectsNaming } from '../support/assertions.js';
 
 const SHAPE: Shape3 = [7, 6, 5];
 
@@ -16,15 +17,6 @@ function randomCase(seed: number): { image: Float32Array; label: Uint8Array } {
   const image = new Float32Array(7 * 6 * 5).map(() => rng.range(-2, 6));
   const label = new Uint8Array(image.length).map(() => rng.int(0, 2));
   return { image, label };
-}
-
-async function assertRejectsNaming(promise: Promise<unknown>, file: string, reason: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof TracocoError, `expected a TracocoError, got ${String(err)}`);
-    assert.ok(err.message.includes(file), `message names the file: ${err.message}`);
-    assert.match(err.message, reason);
-    return true;
-  });
 }
 
 /** An HDF5 file written directly with h5wasm (datasets of any dtype/shape). */
@@ -103,27 +95,27 @@ test('label/image shape mismatch, a missing image dataset, non-HDF5, truncated a
       { name: 'image', data: new Float32Array(6), shape: [1, 2, 3], dtype: '<f' },
       { name: 'label', data: new Uint8Array(4), shape: [1, 2, 2], dtype: '<B' },
     ]);
-    await assertRejectsNaming(readHdf5Case(mismatch), mismatch, /label shape 1x2x2 does not match image shape 1x2x3/);
+    await rejectsNaming(readHdf5Case(mismatch), mismatch, /label shape 1x2x2 does not match image shape 1x2x3/);
 
     const noImage = join(dir.path, 'no-image.h5');
     await rawH5(noImage, [{ name: 'data', data: new Float32Array(6), shape: [1, 2, 3], dtype: '<f' }]);
-    await assertRejectsNaming(readHdf5Case(noImage), noImage, /no 'image' dataset \(found: data\)/);
+    await rejectsNaming(readHdf5Case(noImage), noImage, /no 'image' dataset \(found: data\)/);
 
     const flat = join(dir.path, 'flat.h5');
     await rawH5(flat, [{ name: 'image', data: new Float32Array(6), shape: [6], dtype: '<f' }]);
-    await assertRejectsNaming(readHdf5Case(flat), flat, /expected \[X, Y, Z\]/);
+    await rejectsNaming(readHdf5Case(flat), flat, /expected \[X, Y, Z\]/);
 
     const text = join(dir.path, 'text.h5');
     writeFileSync(text, 'this is not an HDF5 file at all, just some text');
-    await assertRejectsNaming(readHdf5Case(text), text, /not an HDF5 file/);
+    await rejectsNaming(readHdf5Case(text), text, /not an HDF5 file/);
 
     const truncated = join(dir.path, 'truncated.h5');
     await writeHdf5Case(join(dir.path, 'whole.h5'), { ...randomCase(9), shape: SHAPE });
     writeFileSync(truncated, readFileSync(join(dir.path, 'whole.h5')).subarray(0, 1500));
-    await assertRejectsNaming(readHdf5Case(truncated), truncated, /truncated HDF5 file/);
+    await rejectsNaming(readHdf5Case(truncated), truncated, /truncated HDF5 file/);
 
     const missing = join(dir.path, 'missing.h5');
-    await assertRejectsNaming(readHdf5Case(missing), missing, /not found/);
+    await rejectsNaming(readHdf5Case(missing), missing, /not found/);
   } finally {
     dir.cleanup();
   }
@@ -133,8 +125,8 @@ test('writing checks voxel counts against the shape', async () => {
   const dir = tempDir();
   try {
     const file = join(dir.path, 'bad.h5');
-    await assertRejectsNaming(writeHdf5Case(file, { image: new Float32Array(5), label: null, shape: SHAPE }), file, /image has 5 voxels/);
-    await assertRejectsNaming(
+    await rejectsNaming(writeHdf5Case(file, { image: new Float32Array(5), label: null, shape: SHAPE }), file, /image has 5 voxels/);
+    await rejectsNaming(
       writeHdf5Case(file, { image: new Float32Array(210), label: new Uint8Array(3), shape: SHAPE }),
       file,
       /label has 3 voxels/,

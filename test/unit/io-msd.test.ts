@@ -3,17 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caseIdOfImage, readMsdDatasetJson, writeMsdDatasetJson } from '../../src/shared/io/index.js';
-import { TracocoError } from '../../src/shared/errors.js';
-import { tempDir } from '../support/env.js';
 
-function throwsNaming(fn: () => unknown, file: string, reason: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof TracocoError, `expected a TracocoError, got ${String(err)}`);
-    assert.ok(err.message.includes(file), `message names the file: ${err.message}`);
-    assert.match(err.message, reason);
-    return true;
-  });
-}
+import { tempDir } from '../support/env.js';
+import { throwsNaming } from '../support/assertions.js';
 
 /** Empty placeholder files: dataset.json parsing only checks that they exist. */
 function touch(root: string, ...paths: string[]): void {

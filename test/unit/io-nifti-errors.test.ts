@@ -4,9 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readNifti, writeNifti } from '../../src/shared/io/index.js';
-import { TracocoError } from '../../src/shared/errors.js';
+
 import { spacingAffine } from '../../src/shared/volume.js';
 import { tempDir } from '../support/env.js';
+import { rejectsNaming } from '../support/assertions.js';
 
 const geometry = { shape: [6, 5, 4], spacing: [1, 1, 1] as const, affine: spacingAffine([1, 1, 1]) };
 
@@ -18,15 +19,6 @@ async function corruptedNifti(dir: string, name: string, corrupt: (bytes: Buffer
   return file;
 }
 
-async function assertRejectsNaming(promise: Promise<unknown>, file: string, reason: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof TracocoError, `expected a TracocoError, got ${String(err)}`);
-    assert.ok(err.message.includes(file), `message names the file: ${err.message}`);
-    assert.match(err.message, reason);
-    return true;
-  });
-}
-
 test('truncated gzip data is an error naming the file', async () => {
   const dir = tempDir();
   try {
@@ -34,7 +26,7 @@ test('truncated gzip data is an error naming the file', async () => {
       const gz = gzipSync(b);
       return gz.subarray(0, Math.floor(gz.length / 2));
     });
-    await assertRejectsNaming(readNifti(file), file, /gzip/);
+    await rejectsNaming(readNifti(file), file, /gzip/);
   } finally {
     dir.cleanup();
   }
@@ -47,7 +39,7 @@ test('a wrong sizeof_hdr is an error naming the file', async () => {
       b.writeInt32LE(350, 0);
       return b;
     });
-    await assertRejectsNaming(readNifti(file), file, /sizeof_hdr is 350/);
+    await rejectsNaming(readNifti(file), file, /sizeof_hdr is 350/);
   } finally {
     dir.cleanup();
   }
@@ -60,7 +52,7 @@ test('a wrong magic string is an error naming the file', async () => {
       b.write('xyz', 344, 'latin1');
       return b;
     });
-    await assertRejectsNaming(readNifti(file), file, /magic/);
+    await rejectsNaming(readNifti(file), file, /magic/);
   } finally {
     dir.cleanup();
   }
@@ -70,9 +62,9 @@ test('a file shorter than its header says is an error naming the file (.nii and 
   const dir = tempDir();
   try {
     const short = await corruptedNifti(dir.path, 'short.nii', (b) => b.subarray(0, b.length - 10));
-    await assertRejectsNaming(readNifti(short), short, /shorter than its header says/);
+    await rejectsNaming(readNifti(short), short, /shorter than its header says/);
     const shortGz = await corruptedNifti(dir.path, 'short.nii.gz', (b) => gzipSync(b.subarray(0, 400)));
-    await assertRejectsNaming(readNifti(shortGz), shortGz, /shorter than its header says/);
+    await rejectsNaming(readNifti(shortGz), shortGz, /shorter than its header says/);
   } finally {
     dir.cleanup();
   }
@@ -82,17 +74,17 @@ test('a file shorter than a header, an unsupported datatype and NIfTI-2 are erro
   const dir = tempDir();
   try {
     const tiny = await corruptedNifti(dir.path, 'tiny.nii', (b) => b.subarray(0, 100));
-    await assertRejectsNaming(readNifti(tiny), tiny, /header/);
+    await rejectsNaming(readNifti(tiny), tiny, /header/);
     const int64 = await corruptedNifti(dir.path, 'int64.nii', (b) => {
       b.writeInt16LE(1024, 70);
       return b;
     });
-    await assertRejectsNaming(readNifti(int64), int64, /datatype code 1024/);
+    await rejectsNaming(readNifti(int64), int64, /datatype code 1024/);
     const nifti2 = await corruptedNifti(dir.path, 'v2.nii', (b) => {
       b.writeInt32LE(540, 0);
       return b;
     });
-    await assertRejectsNaming(readNifti(nifti2), nifti2, /NIfTI-2/);
+    await rejectsNaming(readNifti(nifti2), nifti2, /NIfTI-2/);
   } finally {
     dir.cleanup();
   }
@@ -102,7 +94,7 @@ test('a missing file is an error naming it', async () => {
   const dir = tempDir();
   try {
     const missing = join(dir.path, 'nope.nii.gz');
-    await assertRejectsNaming(readNifti(missing), missing, /not found/);
+    await rejectsNaming(readNifti(missing), missing, /not found/);
   } finally {
     dir.cleanup();
   }
@@ -112,10 +104,10 @@ test('writing fails with an error naming the file for bad volumes and missing di
   const dir = tempDir();
   try {
     const file = join(dir.path, 'out.nii');
-    await assertRejectsNaming(writeNifti(file, { data: new Float32Array(10), ...geometry }), file, /120 voxels/);
-    await assertRejectsNaming(writeNifti(file, { ...geometry, data: new Float32Array(6), shape: [6] }), file, /1D/);
+    await rejectsNaming(writeNifti(file, { data: new Float32Array(10), ...geometry }), file, /120 voxels/);
+    await rejectsNaming(writeNifti(file, { ...geometry, data: new Float32Array(6), shape: [6] }), file, /1D/);
     const nowhere = join(dir.path, 'missing-dir', 'out.nii');
-    await assertRejectsNaming(writeNifti(nowhere, { data: new Float32Array(120), ...geometry }), nowhere, /does not exist/);
+    await rejectsNaming(writeNifti(nowhere, { data: new Float32Array(120), ...geometry }), nowhere, /does not exist/);
   } finally {
     dir.cleanup();
   }

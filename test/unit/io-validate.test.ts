@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkFinite, checkLabelRange, checkSameShape, formatVoxel, toImageArray, toLabelArray } from '../../src/shared/io/index.js';
-import { TracocoError } from '../../src/shared/errors.js';
+
+import { throwsNaming } from '../support/assertions.js';
 
 const SHAPE = [4, 3, 2];
 const FILE = '/data/case_007.nii.gz';
-
-function throwsNaming(fn: () => unknown, file: string, reason: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof TracocoError, `expected a TracocoError, got ${String(err)}`);
-    assert.ok(err.message.includes(file), `message names the file: ${err.message}`);
-    assert.match(err.message, reason);
-    return true;
-  });
-}
 
 const index = (x: number, y: number, z: number) => (x * 3 + y) * 2 + z;
 

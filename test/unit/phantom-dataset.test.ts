@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePhantomCase } from '../../src/shared/data/phantom.js';
 import { defaultTestCases, writePhantomDataset } from '../../src/shared/data/phantom-dataset.js';
@@ -8,19 +8,9 @@ import { openDataset, readNifti } from '../../src/shared/io/index.js';
 import { TracocoError } from '../../src/shared/errors.js';
 import type { Shape3 } from '../../src/shared/volume.js';
 import { tempDir } from '../support/env.js';
+import { readTree } from '../support/assertions.js';
 
 const SHAPE: Shape3 = [24, 20, 16];
-
-/** Every file under `root` (relative path -> bytes). */
-function readTree(root: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = join(entry.parentPath, entry.name);
-    out.set(full.slice(root.length + 1), readFileSync(full));
-  }
-  return out;
-}
 
 test('the default test split is 25% of the cases, at least 1', () => {
   assert.equal(defaultTestCases(20), 5);

@@ -7,7 +7,8 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/shared/backend/index.js';
-import { centredPadding, minMaxNormalize, slidingWindowPredict, windowStarts, type WindowPredictor } from '../../src/shared/inference/index.js';
+import { centredPadding, slidingWindowPredict, windowStarts, type WindowPredictor } from '../../src/shared/inference/index.js';
+import { normalizeMinMax } from '../../src/shared/data/intensity.js';
 import { VNet } from '../../src/shared/model/vnet.js';
 import { Random } from '../../src/shared/random.js';
 import type { Shape3 } from '../../src/shared/volume.js';
@@ -120,12 +121,12 @@ test("'minmax' rescales the volume to [0, 1] before prediction", async () => {
   const raw = Float32Array.from(randomVolume(shape, 3), (v) => v * 40 + 300);
   const options = { patch: [8, 8, 4] as Shape3, strideXY: 4, strideZ: 2 };
   const a = await slidingWindowPredict(contextPredictor, raw, shape, { ...options, normalize: 'minmax' });
-  const b = await slidingWindowPredict(contextPredictor, minMaxNormalize(raw), shape, { ...options, normalize: 'none' });
+  const b = await slidingWindowPredict(contextPredictor, normalizeMinMax(raw), shape, { ...options, normalize: 'none' });
   assert.deepEqual(Array.from(a.probabilities), Array.from(b.probabilities));
-  const n = minMaxNormalize(raw);
+  const n = normalizeMinMax(raw);
   assert.equal(Math.min(...n), 0);
   assert.equal(Math.max(...n), 1);
-  assert.ok(minMaxNormalize(new Float32Array(4).fill(7)).every((v) => v === 0), 'a constant volume becomes zeros');
+  assert.ok(normalizeMinMax(new Float32Array(4).fill(7)).every((v) => v === 0), 'a constant volume becomes zeros');
 });
 
 test('a VNet predicts probabilities that sum to one, with argmax labels', async () => {

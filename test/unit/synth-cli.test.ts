@@ -1,21 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNifti } from '../../src/shared/io/index.js';
 import { runCli } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
-
-/** Every file under `root` (relative path -> bytes). */
-function readTree(root: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = join(entry.parentPath, entry.name);
-    out.set(full.slice(root.length + 1), readFileSync(full));
-  }
-  return out;
-}
+import { readTree } from '../support/assertions.js';
 
 const ARGS = ['--cases', '4', '--size', '24x20x16', '--seed', '5'];
 

@@ -19,6 +19,7 @@ interface DemoFlags {
   labeled?: number;
   ablations?: boolean;
   backend?: string;
+  set: string[];
   json?: boolean;
 }
 
@@ -51,6 +52,7 @@ export function registerDemo(program: Command): void {
     .option('--labeled <n>', "override the phantom preset's data.labeled", positiveInt)
     .option('--ablations', 'also train without the translation term, without CRC and without CutMix')
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
+    .option('--set <path=value>', 'override a config field of every run, e.g. --set train.unsup_weight=0.1 (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json', 'print the results as one JSON object')
     .action(async (flags: DemoFlags) => {
       const result = await runDemo(flags);
@@ -96,7 +98,7 @@ function demoConfig(root: string, flags: DemoFlags, sets: string[]): TracocoConf
       data: { root, ...(flags.labeled !== undefined ? { labeled: flags.labeled } : {}) },
       ...(flags.maxIterations !== undefined ? { train: { max_iterations: flags.maxIterations } } : {}),
     },
-    set: sets,
+    set: [...flags.set, ...sets],
   });
 }
 

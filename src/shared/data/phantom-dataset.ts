@@ -26,7 +26,7 @@ export interface PhantomDatasetOptions {
   shape: Shape3;
   seed: number;
   /** Appearance knobs applied to every case (defaults: PHANTOM_DEFAULTS). */
-  appearance?: Pick<PhantomOptions, 'contrast' | 'noise' | 'bias'>;
+  appearance?: Pick<PhantomOptions, 'contrast' | 'noise' | 'bias' | 'variability'>;
   /** Called after each case is written. */
   onProgress?: (done: number, total: number) => void;
 }

@@ -2,7 +2,6 @@
 export {
   slidingWindowPredict,
   windowStarts,
-  minMaxNormalize,
   centredPadding,
   type SlidingWindowOptions,
   type SlidingWindowResult,

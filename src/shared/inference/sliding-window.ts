@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TracocoError } from '../errors.js';
 import type { VNet } from '../model/vnet.js';
 import type { Shape3 } from '../volume.js';
+import { normalizeMinMax } from '../data/intensity.js';
 
 /** Logits `[B, px, py, pz, classes]` of a batch of windows `[B, px, py, pz, 1]`. */
 export type WindowPredictor = (windows: tf.Tensor5D) => tf.Tensor5D;
@@ -45,20 +46,6 @@ export interface SlidingWindowResult {
 export function windowStarts(size: number, patch: number, stride: number): number[] {
   const count = Math.ceil((size - patch) / stride) + 1;
   return Array.from({ length: count }, (_, i) => Math.min(stride * i, size - patch));
-}
-
-/** (x - min) / (max - min); a constant volume becomes zeros. */
-export function minMaxNormalize(image: Float32Array): Float32Array {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of image) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const range = max - min;
-  const out = new Float32Array(image.length);
-  if (range > 0) for (let i = 0; i < image.length; i++) out[i] = (image[i]! - min) / range;
-  return out;
 }
 
 /** Zero padding per axis so each size reaches the patch: [before, after] with before = pad // 2. */
@@ -98,7 +85,7 @@ export async function slidingWindowPredict(
 ): Promise<SlidingWindowResult> {
   checkOptions(image, shape, options);
   const predict: WindowPredictor = typeof model === 'function' ? model : (x) => model.forward(x, { training: false });
-  const input = (options.normalize ?? 'minmax') === 'minmax' ? minMaxNormalize(image) : image;
+  const input = (options.normalize ?? 'minmax') === 'minmax' ? normalizeMinMax(image) : image;
   const pads = centredPadding(shape, options.patch);
   const padded = shape.map((s, a) => s + pads[a]![0] + pads[a]![1]) as unknown as Shape3;
   const volume = padVolume(input, shape, padded, pads);

@@ -62,35 +62,22 @@ export function upsample2x(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1
   return addChannelBias(deconv(x, weight) as tf.Tensor5D, bias);
 }
 
-/** Inference BatchNorm folded into the preceding conv: conv(x, W*g) + (b - mean)*g + beta, g = gamma/sqrt(var+eps). */
-export function foldBatchNormIntoConv(
+/**
+ * Inference BatchNorm folded into the preceding (transposed) conv:
+ * conv(x, W*g) + (b - mean)*g + beta with g = gamma/sqrt(var+eps). Output channels are the last
+ * weight axis of a conv `[k,k,k,in,out]` and axis 3 of a transposed conv `[2,2,2,out,in]`.
+ */
+export function foldBatchNorm(
   weight: tf.Tensor5D,
   bias: tf.Tensor1D,
-  gamma: tf.Tensor1D,
-  beta: tf.Tensor1D,
-  runningMean: tf.Tensor1D,
-  runningVar: tf.Tensor1D,
+  norm: { gamma: tf.Tensor1D; beta: tf.Tensor1D; runningMean: tf.Tensor1D; runningVar: tf.Tensor1D },
+  kind: 'conv' | 'deconv',
 ): { weight: tf.Tensor5D; bias: tf.Tensor1D } {
-  const gain = tf.mul(gamma, tf.rsqrt(tf.add(runningVar, NORM_EPSILON))) as tf.Tensor1D;
+  const gain = tf.mul(norm.gamma, tf.rsqrt(tf.add(norm.runningVar, NORM_EPSILON))) as tf.Tensor1D;
+  const perOutput = kind === 'conv' ? gain : tf.reshape(gain, [1, 1, 1, -1, 1]);
   return {
-    weight: tf.mul(weight, gain),
-    bias: tf.add(tf.mul(tf.sub(bias, runningMean), gain), beta),
-  };
-}
-
-/** The same folding for a `[2,2,2,out,in]` transposed-conv weight (output channels on axis 3). */
-export function foldBatchNormIntoDeconv(
-  weight: tf.Tensor5D,
-  bias: tf.Tensor1D,
-  gamma: tf.Tensor1D,
-  beta: tf.Tensor1D,
-  runningMean: tf.Tensor1D,
-  runningVar: tf.Tensor1D,
-): { weight: tf.Tensor5D; bias: tf.Tensor1D } {
-  const gain = tf.mul(gamma, tf.rsqrt(tf.add(runningVar, NORM_EPSILON))) as tf.Tensor1D;
-  return {
-    weight: tf.mul(weight, tf.reshape(gain, [1, 1, 1, -1, 1])),
-    bias: tf.add(tf.mul(tf.sub(bias, runningMean), gain), beta),
+    weight: tf.mul(weight, perOutput),
+    bias: tf.add(tf.mul(tf.sub(bias, norm.runningMean), gain), norm.beta),
   };
 }
 

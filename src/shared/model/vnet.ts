@@ -15,8 +15,7 @@ import { torchDefaultConvInit } from './init.js';
 import {
   conv3dBias,
   dropout3d,
-  foldBatchNormIntoConv,
-  foldBatchNormIntoDeconv,
+  foldBatchNorm,
   groupNorm,
   instanceNorm,
   NORM_EPSILON,
@@ -288,8 +287,7 @@ export class VNet {
     const runningMean = this.buffers.get(`${u.normKey}.running_mean`)! as tf.Variable<tf.Rank.R1>;
     const runningVar = this.buffers.get(`${u.normKey}.running_var`)! as tf.Variable<tf.Rank.R1>;
     if (mode === 'eval') {
-      const fold = u.kind === 'up' ? foldBatchNormIntoDeconv : foldBatchNormIntoConv;
-      const folded = fold(weight, bias, gamma, beta, runningMean, runningVar);
+      const folded = foldBatchNorm(weight, bias, { gamma, beta, runningMean, runningVar }, u.kind === 'up' ? 'deconv' : 'conv');
       return tf.relu(linear(folded.weight, folded.bias));
     }
     const z = linear(weight, bias);

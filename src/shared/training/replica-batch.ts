@@ -82,10 +82,10 @@ export function selectSlots<T extends tf.Tensor>(x: T, slots: readonly number[])
   return tf.gather(x, Array.from(slots), 0);
 }
 
-/** The same slots of a typed batch array. */
-export function selectSlotValues(values: Float32Array, batchSize: number, slots: readonly number[]): Float32Array {
+/** The same slots of a typed batch array (images, labels or probabilities). */
+export function selectSlotValues<T extends Float32Array | Uint8Array>(values: T, batchSize: number, slots: readonly number[]): T {
   const per = values.length / batchSize;
-  const out = new Float32Array(slots.length * per);
+  const out = new (values.constructor as new (n: number) => T)(slots.length * per);
   slots.forEach((slot, i) => out.set(values.subarray(slot * per, (slot + 1) * per), i * per));
   return out;
 }

@@ -292,10 +292,7 @@ function translationTargets(model: VNet, rb: ReplicaBatch, peer: PeerViews, sett
 }
 
 function selectLabels(rb: ReplicaBatch): Uint8Array {
-  const per = rb.batch.labelF.length / rb.batch.shape[0];
-  const out = new Uint8Array(rb.labeledSlots.length * per);
-  rb.labeledSlots.forEach((slot, i) => out.set(rb.batch.labelF.subarray(slot * per, (slot + 1) * per), i * per));
-  return out;
+  return selectSlotValues(rb.batch.labelF, rb.batch.shape[0], rb.labeledSlots);
 }
 
 function foregroundProbability(logits: tf.Tensor5D): tf.Tensor4D {
