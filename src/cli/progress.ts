@@ -12,9 +12,12 @@ export function progressObserver(logger: Logger, options: { tty?: boolean; label
   let every = 1;
   let last = 0;
   const label = options.label ?? 'train';
+  // Every line after the start carries the run id.
+  let log = logger;
   return {
     onStart: ({ iteration, maxIterations, runId, resumed }) => {
-      logger.info('train.start', { run: runId, iteration, max_iterations: maxIterations, resumed });
+      log = logger.child({ run: runId });
+      log.info('train.start', { iteration, max_iterations: maxIterations, resumed });
       every = Math.max(1, Math.floor(maxIterations / 50));
       if (tty) {
         bar = new cliProgress.SingleBar(
@@ -31,7 +34,7 @@ export function progressObserver(logger: Logger, options: { tty?: boolean; label
         bar.update(r.iteration, { m1: m1?.toFixed(3) ?? '-', m2: m2?.toFixed(3) ?? '-', speed: r.seconds.toFixed(2) });
       } else if (r.iteration - last >= every || r.iteration === r.maxIterations) {
         last = r.iteration;
-        logger.info('train.step', {
+        log.info('train.step', {
           iteration: r.iteration,
           max_iterations: r.maxIterations,
           lr: round(r.lr),
@@ -46,13 +49,13 @@ export function progressObserver(logger: Logger, options: { tty?: boolean; label
     },
     onEval: (e) => {
       bar?.stop();
-      logger.info('train.eval', { iteration: e.iteration, model: e.role, dice: round(e.mean.dice), jaccard: round(e.mean.jaccard), hd95: round(e.mean.hd95), asd: round(e.mean.asd), best: e.best });
+      log.info('train.eval', { iteration: e.iteration, model: e.role, dice: round(e.mean.dice), jaccard: round(e.mean.jaccard), hd95: round(e.mean.hd95), asd: round(e.mean.asd), best: e.best });
       if (bar && e.iteration < (bar.getTotal?.() ?? Infinity)) bar.start(bar.getTotal(), e.iteration);
     },
-    onRecovery: (r) => logger.warn('train.recovery', { reason: r.reason, rollback_to: r.iteration, epoch: r.epoch }),
+    onRecovery: (r) => log.warn('train.recovery', { reason: r.reason, rollback_to: r.iteration, epoch: r.epoch }),
     onFinish: ({ iteration, best }) => {
       bar?.stop();
-      logger.info('train.finish', { iteration, best_dice: best ? round(best.dice) : null, best_model: best?.role, best_iteration: best?.iteration });
+      log.info('train.finish', { iteration, best_dice: best ? round(best.dice) : null, best_model: best?.role, best_iteration: best?.iteration });
     },
   };
 }

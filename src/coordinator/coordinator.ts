@@ -25,6 +25,7 @@ import { encodeMessage } from '../shared/protocol/codec.js';
 import { hashString } from '../shared/random.js';
 import type { LossTerms } from '../shared/training/step.js';
 import { Mailbox } from '../shared/mailbox.js';
+import { Evaluations } from './evaluations.js';
 import type { TrainingObserver } from './observer.js';
 import { RunOutputs } from './outputs.js';
 import { StepPlanner } from './planner.js';
@@ -95,10 +96,26 @@ export class Coordinator {
   private liveness: NodeJS.Timeout | null = null;
   private recoveries = 0;
   private readonly outputs: RunOutputs | null;
+  private readonly evaluations: Evaluations;
+  /** Log lines carry the run id once it is known. */
+  private log: Logger;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.s = subjects(o.transport.prefix);
     this.outputs = o.out ? new RunOutputs(o.out) : null;
+    this.log = o.logger;
+    this.evaluations = new Evaluations({
+      config: o.config,
+      evalIds: o.data.evalIds,
+      objects: o.transport.objects,
+      outputs: this.outputs,
+      observer: o.observer,
+      log: () => this.log,
+      state: () => this.state,
+      saveState: () => saveRunState(o.transport.kv, this.state),
+      send: (id, m) => this.send(id, m),
+      sendEvalCases: (w) => this.sendCaseSet(w, 'eval', o.data.evalIds, this.state.epoch),
+    });
   }
 
   private get heartbeatTimeout(): number {
@@ -160,7 +177,7 @@ export class Coordinator {
         });
       }
       this.state = existing;
-      this.o.logger.info('run.resume', { runId: existing.runId, iteration: existing.iteration, epoch: existing.epoch });
+      this.log.info('run.resume', { runId: existing.runId, iteration: existing.iteration, epoch: existing.epoch });
     } else {
       const initialPairs = this.semi ? Math.floor(this.o.workers / 2) : this.o.workers;
       if (initialPairs < 1) throw new TracocoError(`needs at least ${this.semi ? 2 : 1} workers, got ${this.o.workers}`, { flag: '--workers' });
@@ -180,6 +197,7 @@ export class Coordinator {
       };
       await saveRunState(this.o.transport.kv, this.state);
     }
+    this.log = this.o.logger.child({ run: this.state.runId });
     await this.outputs?.writeConfig(config);
     const cases = { labeled: this.o.data.labeled, unlabeled: this.o.data.unlabeled, shapes: this.o.data.shapes };
     this.planner = new StepPlanner(config, cases, this.state.shards, this.state.shardBatch);
@@ -189,7 +207,7 @@ export class Coordinator {
 
   private async train(): Promise<void> {
     const perRole = this.semi ? 2 : 1;
-    this.o.logger.info('run.waiting_for_workers', { needed: this.o.workers });
+    this.log.info('run.waiting_for_workers', { needed: this.o.workers });
     await this.registry.waitForAlive(Math.max(perRole, this.o.workers), this.heartbeatTimeout);
     this.liveness = setInterval(() => this.checkLiveness(), this.o.livenessIntervalMs ?? 500);
     await this.place();
@@ -239,7 +257,7 @@ export class Coordinator {
       }
     }
     const epoch = this.state.epoch;
-    this.o.logger.info('run.placed', { epoch, pairs, iteration: this.iteration, workers: this.placements.map((x) => `${x.worker.id}:m${x.role}p${x.pair}`) });
+    this.log.info('run.placed', { epoch, pairs, iteration: this.iteration, workers: this.placements.map((x) => `${x.worker.id}:m${x.role}p${x.pair}`) });
     for (const x of this.placements) await this.assign(x, epoch);
     this.failure = null;
     if (this.o.confirmAssignments) await this.confirmPlacement(epoch);
@@ -293,21 +311,24 @@ export class Coordinator {
 
   private async sendCases(x: Placement, epoch: number): Promise<void> {
     const train = [...this.o.data.labeled, ...this.shardsOf(x.pair).flatMap((s) => this.planner.shardCases(s))];
-    const evaluator = x.rank === 0;
-    for (const [purpose, ids] of [['train', train], ['eval', evaluator ? this.o.data.evalIds : []]] as const) {
-      const missing = ids.filter((id) => !x.worker.sent.has(id));
-      if (missing.length === 0) continue;
-      const stored = this.o.storeCases ? await this.storeCases(missing) : [];
-      await this.send(x.worker.id, {
-        v: PROTOCOL_VERSION,
-        type: 'cases',
-        epoch,
-        purpose,
-        cases: this.o.storeCases ? [] : missing.map((id) => this.o.data.cases.get(id)!),
-        stored,
-      });
-      for (const id of missing) x.worker.sent.add(id);
-    }
+    await this.sendCaseSet(x.worker, 'train', train, epoch);
+    if (x.rank === 0) await this.sendCaseSet(x.worker, 'eval', this.o.data.evalIds, epoch);
+  }
+
+  /** Sends the cases of `ids` the worker does not hold yet (by name when they are in the store). */
+  private async sendCaseSet(worker: WorkerRecord, purpose: 'train' | 'eval', ids: string[], epoch: number): Promise<void> {
+    const missing = ids.filter((id) => !worker.sent.has(id));
+    if (missing.length === 0) return;
+    const stored = this.o.storeCases ? await this.storeCases(missing) : [];
+    await this.send(worker.id, {
+      v: PROTOCOL_VERSION,
+      type: 'cases',
+      epoch,
+      purpose,
+      cases: this.o.storeCases ? [] : missing.map((id) => this.o.data.cases.get(id)!),
+      stored,
+    });
+    for (const id of missing) worker.sent.add(id);
   }
 
   private storedCases: Set<string> | null = null;
@@ -355,7 +376,7 @@ export class Coordinator {
       exchangeBytes += d.exchangeBytes;
     }
     for (const [role, tr] of Object.entries(terms)) {
-      if (!Number.isFinite(tr.total)) this.o.logger.error('train.loss_not_finite', { iteration: k, role: Number(role), terms: tr });
+      if (!Number.isFinite(tr.total)) this.log.error('train.loss_not_finite', { iteration: k, role: Number(role), terms: tr });
     }
     this.o.observer?.onStep?.({
       iteration: k,
@@ -389,33 +410,48 @@ export class Coordinator {
 
   private async deleteCheckpoint(ref: CheckpointRef): Promise<void> {
     const names = new Set(Object.values(ref.models).flatMap((m) => [m.weights, m.optimizer]));
-    for (const name of names) await this.o.transport.objects.delete(name);
+    for (const name of names) if (!this.evaluations.pinned(name)) await this.o.transport.objects.delete(name);
   }
 
+  /** Evaluates the checkpoint at k: on idle workers when there are any, else between steps. */
   private async evaluate(k: number): Promise<void> {
     const epoch = this.state.epoch;
     const roles: Role[] = this.semi ? [1, 2] : [1];
+    const ref = this.state.checkpoint!;
+    if (await this.evaluations.dispatchToIdle(ref, roles, this.idleWorkers())) return;
     const evaluators = roles.map((r) => this.placements.find((x) => x.role === r && x.rank === 0)!);
     for (const x of evaluators) {
-      await this.send(x.worker.id, { v: PROTOCOL_VERSION, type: 'evaluate', evalId: `${epoch}/${k}/${x.role}`, epoch, role: x.role, iteration: k, caseIds: this.o.data.evalIds });
+      await this.send(x.worker.id, {
+        v: PROTOCOL_VERSION,
+        type: 'evaluate',
+        evalId: `${epoch}/${k}/${x.role}`,
+        epoch,
+        role: x.role,
+        iteration: k,
+        caseIds: this.o.data.evalIds,
+        weights: null,
+        config: null,
+      });
     }
     const results = (await Promise.all(evaluators.map((x) => this.await(`${epoch}/eval/${k}/${x.role}`)))) as EvalDoneMessage[];
-    for (const r of results) {
-      const improved = !this.state.best || r.mean.dice > this.state.best.dice;
-      if (improved) this.state.best = { dice: r.mean.dice, role: r.role, iteration: k };
-      this.state.evals.push({ iteration: k, role: r.role, mean: r.mean });
-      if (this.outputs) {
-        await this.outputs.writeEval(r);
-        if (improved) await this.outputs.writeBest(this.o.transport.objects, this.state.checkpoint!.models[r.role].weights);
-      }
-      this.o.observer?.onEval?.({ iteration: k, role: r.role, mean: r.mean, cases: r.cases, best: improved });
-    }
-    await saveRunState(this.o.transport.kv, this.state);
+    for (const r of results) await this.evaluations.record(r, ref.models[r.role].weights);
+  }
+
+  /** Live workers holding no model replica: capacity for evaluations. */
+  private idleWorkers(): WorkerRecord[] {
+    return this.registry.alive(this.heartbeatTimeout).filter((w) => !this.placements.some((x) => x.worker.id === w.id));
+  }
+
+  /** Waits (bounded) for evaluations still running on idle workers. */
+  private async drainEvaluations(): Promise<void> {
+    const deadline = Date.now() + (this.o.stepTimeoutMs ?? 3_600_000);
+    while (this.evaluations.outstanding > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (this.evaluations.outstanding > 0) this.log.warn('eval.abandoned', { outstanding: this.evaluations.outstanding });
   }
 
   private async recover(reason: string): Promise<void> {
     this.recoveries++;
-    this.o.logger.warn('run.recover', { reason, rollback_to: this.state.iteration, epoch: this.state.epoch });
+    this.log.warn('run.recover', { reason, rollback_to: this.state.iteration, epoch: this.state.epoch });
     this.o.observer?.onRecovery?.({ reason, iteration: this.state.iteration, epoch: this.state.epoch });
     this.replies.clear(() => true, 'epoch abandoned');
     // Messages may have been lost with the failure: send every worker its cases again.
@@ -428,13 +464,14 @@ export class Coordinator {
         return;
       } catch (err) {
         if (!(err instanceof EpochFailure)) throw err;
-        this.o.logger.warn('run.place_failed', { reason: err.message });
+        this.log.warn('run.place_failed', { reason: err.message });
         await new Promise((r) => setTimeout(r, 500));
       }
     }
   }
 
   private async finish(): Promise<void> {
+    await this.drainEvaluations();
     this.state.finished = true;
     await saveRunState(this.o.transport.kv, this.state);
     if (this.outputs) await this.outputs.writeState(this.state);
@@ -456,9 +493,13 @@ export class Coordinator {
       case 'checkpoint-done':
         return this.replies.deliver(`${m.epoch}/checkpoint/${m.iteration}/${m.role}`, m);
       case 'eval-done':
+        if (m.evalId.startsWith('idle/')) {
+          this.evaluations.onIdleResult(m).catch((err) => this.log.error('eval.record_failed', { error: errorMessage(err) }));
+          return;
+        }
         return this.replies.deliver(`${m.evalId.split('/')[0]}/eval/${m.iteration}/${m.role}`, m);
       case 'worker-error':
-        this.o.logger.warn('worker.error', { worker: m.workerId, epoch: m.epoch, error: m.error });
+        this.log.warn('worker.error', { worker: m.workerId, epoch: m.epoch, error: m.error });
         if (this.state && epoch === this.state.epoch) this.fail(`worker ${m.workerId} failed: ${m.error}`);
         return;
       default:
@@ -472,9 +513,10 @@ export class Coordinator {
     if (lost.length === 0) return;
     const assignedLost = lost.filter((w) => this.placements.some((x) => x.worker.id === w.id));
     for (const w of lost) {
-      this.o.logger.warn('worker.lost', { worker: w.id, silent_ms: Date.now() - w.lastSeen });
+      this.log.warn('worker.lost', { worker: w.id, silent_ms: Date.now() - w.lastSeen });
       this.registry.markDead(w.id);
     }
+    void this.evaluations.redispatch(new Set(lost.map((w) => w.id)), this.idleWorkers()).catch(() => {});
     if (assignedLost.length > 0) this.fail(`lost worker(s) ${assignedLost.map((w) => w.id).join(', ')}`);
   }
 

@@ -11,6 +11,7 @@ import { evaluateCase, renderMiddleSlices, type EvaluatedCase } from '../shared/
 import { meanMetrics } from '../shared/metrics/index.js';
 import { PROTOCOL_VERSION, subjects, type AssignMessage, type CasePayload, type CasesMessage, type CheckpointMessage, type EvaluateMessage, type Message, type ReduceMessage, type Role, type StepMessage, type Subscription, type Transport, type ViewsMessage, type WorkerInbound, type WorkerResources, type WorkerState } from '../shared/protocol/index.js';
 import { decodeMessage } from '../shared/protocol/codec.js';
+import { decodeCheckpoint } from '../shared/checkpoint/index.js';
 import { type CachedCase } from '../shared/training/assemble.js';
 import { peerViewsBytes, type PeerViews } from '../shared/training/exchange.js';
 import { computeGradients, computePeerViews, type StepStatistics } from '../shared/training/step.js';
@@ -19,6 +20,7 @@ import { flattenGradients, Replica, unflattenGradients } from './replica.js';
 import { ringAllReduce, type ReduceArray, type RingLink } from './ring-allreduce.js';
 import type { BatchBuilder } from './batch-builder.js';
 import { inlineBatchBuilder } from './batch-builder.js';
+import { shareCase } from './batch-pool.js';
 import { intervalHeartbeat, type Heartbeat } from './heartbeat.js';
 
 export interface WorkerOptions {
@@ -33,6 +35,8 @@ export interface WorkerOptions {
   /** Heartbeat source (cluster workers use a thread: heartbeat.ts). */
   heartbeat?: Heartbeat;
   batchBuilder?: BatchBuilder;
+  /** Keep cached volumes in SharedArrayBuffers (for a pooled batch builder: batch-pool.ts). */
+  shareCases?: boolean;
   observer?: WorkerObserver;
 }
 
@@ -67,10 +71,13 @@ export class TrainingWorker {
   /** Resolves when the coordinator releases this worker with `shutdown`. */
   readonly finished: Promise<void>;
   private readonly batchBuilder: BatchBuilder;
+  /** Log lines carry the run, role and pair of the current assignment. */
+  private log: Logger;
 
   constructor(private readonly options: WorkerOptions) {
     this.s = subjects(options.transport.prefix);
     this.batchBuilder = options.batchBuilder ?? inlineBatchBuilder;
+    this.log = options.logger;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
   }
 
@@ -160,7 +167,7 @@ export class TrainingWorker {
         try {
           await this.handle(command);
         } catch (err) {
-          this.options.logger.error('worker.command_failed', { command: command.type, error: errorMessage(err) });
+          this.log.error('worker.command_failed', { command: command.type, error: errorMessage(err) });
           await this.options.transport.publish(this.s.coordinator, {
             v: PROTOCOL_VERSION,
             type: 'worker-error',
@@ -202,9 +209,10 @@ export class TrainingWorker {
     const ref = m.checkpoint?.models[m.role];
     const replica = ref ? await Replica.fromStore(m.config, m.role, this.options.transport.objects, ref) : Replica.fresh(m.config, m.role);
     this.assignment = { message: m, replica, rank: m.replicas.indexOf(this.id) };
+    this.log = this.options.logger.child({ run: m.runId, role: m.role, pair: m.pair });
     this.iteration = m.checkpoint?.iteration ?? 0;
     this.setState('assigned');
-    this.options.logger.info('worker.assigned', { role: m.role, pair: m.pair, epoch: m.epoch, iteration: this.iteration });
+    this.log.info('worker.assigned', { role: m.role, pair: m.pair, epoch: m.epoch, iteration: this.iteration });
   }
 
   private async onCases(m: CasesMessage): Promise<void> {
@@ -216,7 +224,10 @@ export class TrainingWorker {
       if (decoded.type !== 'cases') throw new Error(`object '${name}' does not hold a case`);
       fetched.push(...decoded.cases);
     }
-    for (const c of [...m.cases, ...fetched]) this.cases.set(c.id, { image: c.image, label: c.label, shape: c.shape, range: intensityRange(c.image) });
+    for (const c of [...m.cases, ...fetched]) {
+      const cached = { image: c.image, label: c.label, shape: c.shape, range: intensityRange(c.image) };
+      this.cases.set(c.id, this.options.shareCases ? shareCase(cached) : cached);
+    }
   }
 
   private current(epoch: number): Assignment {
@@ -343,31 +354,45 @@ export class TrainingWorker {
   }
 
   private async onEvaluate(m: EvaluateMessage): Promise<void> {
-    const a = this.current(m.epoch);
-    this.setState('evaluating');
-    const e = a.message.config.eval;
-    const settings = { patch: e.patch, strideXY: e.stride_xy, strideZ: e.stride_z, batch: e.batch, postProcess: e.post_process };
-    const results: EvaluatedCase[] = [];
-    const slices: { id: string; png: Uint8Array }[] = [];
-    for (const id of m.caseIds) {
-      const c = this.cases.get(id);
-      if (!c || !c.label) throw new Error(`evaluation case '${id}' is missing or unlabelled`);
-      const r = await evaluateCase(a.replica.model, { id, image: c.image, label: c.label, shape: c.shape }, settings);
-      results.push(r);
-      if (e.slices) slices.push({ id, png: renderMiddleSlices(c.image, c.label, r.prediction, c.shape) });
+    // A checkpoint from the object store (idle capacity), or this worker's own replica.
+    const own = m.weights === null ? this.current(m.epoch) : null;
+    const config = m.config ?? own?.message.config;
+    if (!config) throw new Error('evaluate: no config for an unassigned worker');
+    let model = own?.replica.model;
+    if (m.weights !== null) {
+      const bytes = await this.options.transport.objects.get(m.weights);
+      if (!bytes) throw new Error(`checkpoint '${m.weights}' is missing from the object store`);
+      model = decodeCheckpoint(bytes, m.weights).model;
     }
-    this.setState('assigned');
-    const cases = results.map((r) => r.metrics);
-    await this.options.transport.publish(this.s.coordinator, {
-      v: PROTOCOL_VERSION,
-      type: 'eval-done',
-      workerId: this.id,
-      evalId: m.evalId,
-      role: a.message.role,
-      iteration: m.iteration,
-      mean: meanMetrics(cases),
-      cases,
-      slices,
-    });
+    const previous = this.state;
+    this.setState('evaluating');
+    try {
+      const e = config.eval;
+      const settings = { patch: e.patch, strideXY: e.stride_xy, strideZ: e.stride_z, batch: e.batch, postProcess: e.post_process };
+      const results: EvaluatedCase[] = [];
+      const slices: { id: string; png: Uint8Array }[] = [];
+      for (const id of m.caseIds) {
+        const c = this.cases.get(id);
+        if (!c || !c.label) throw new Error(`evaluation case '${id}' is missing or unlabelled`);
+        const r = await evaluateCase(model!, { id, image: c.image, label: c.label, shape: c.shape }, settings);
+        results.push(r);
+        if (e.slices) slices.push({ id, png: renderMiddleSlices(c.image, c.label, r.prediction, c.shape) });
+      }
+      const cases = results.map((r) => r.metrics);
+      await this.options.transport.publish(this.s.coordinator, {
+        v: PROTOCOL_VERSION,
+        type: 'eval-done',
+        workerId: this.id,
+        evalId: m.evalId,
+        role: m.role,
+        iteration: m.iteration,
+        mean: meanMetrics(cases),
+        cases,
+        slices,
+      });
+    } finally {
+      if (m.weights !== null) model?.dispose();
+      this.setState(previous === 'evaluating' ? 'assigned' : previous);
+    }
   }
 }

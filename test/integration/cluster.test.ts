@@ -144,6 +144,21 @@ describe('cluster training over NATS', { skip }, () => {
     }
   });
 
+  test('evaluations run on an idle worker while the pair keeps training', async () => {
+    await freshServer();
+    spawnWorkers(3, 'idle');
+    const out = join(tmp.path, 'idle');
+    const coordinator = startCli([...coordinatorArgs(nats.url, out, 6, 2, tinySets()), '--shutdown-workers']);
+    assert.equal(await coordinator.exited(240_000), 0, coordinator.output().slice(-3000));
+    const dispatched = coordinator.events().filter((e) => e.event === 'eval.dispatched');
+    assert.deepEqual(dispatched.map((e) => [e.iteration, e.model]).sort(), [[6, 1], [6, 2]]);
+    const placed = coordinator.events().find((e) => e.event === 'run.placed')!.workers as string[];
+    for (const e of dispatched) assert.ok(!placed.some((p) => p.startsWith(`${e.worker as string}:`)), `evaluated by the idle worker, not ${placed}`);
+    const evals = readFileSync(join(out, 'evals.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(evals.map((e) => e.model).sort(), [1, 2]);
+    assert.ok(existsSync(join(out, 'best.safetensors')));
+  });
+
   test('a SIGKILLed worker is replaced; the run ends with exactly max_iterations and a readable best checkpoint', async () => {
     await freshServer();
     const [a, b] = spawnWorkers(2, 'kill');

@@ -59,7 +59,7 @@ export function sampleMessages(): Record<MessageType, Message> {
       ],
     },
     step: { v, type: 'step', epoch: 2, iteration: 13, lr: 0.01, consistencyWeight: 0.1, shards: [{ shard: 0, labeledIds: ['c0'], unlabeledIds: ['c1'], plan }] },
-    evaluate: { v, type: 'evaluate', evalId: 'e-2', epoch: 2, role: 2, iteration: 200, caseIds: ['c0', 'c1'] },
+    evaluate: { v, type: 'evaluate', evalId: 'e-2', epoch: 2, role: 2, iteration: 200, caseIds: ['c0', 'c1'], weights: 'run/4/model2.safetensors', config: null },
     checkpoint: { v, type: 'checkpoint', epoch: 2, iteration: 200 },
     release: { v, type: 'release', epoch: 2, shutdown: true },
     views: {

@@ -142,10 +142,10 @@ async function evaluate(checkpoint: string, config: TracocoConfig, logger: Logge
 }
 
 export function demoTable(rows: DemoRow[], config: TracocoConfig): string {
-  const head = `${'method'.padEnd(52)} ${'Dice'.padStart(7)} ${'Jaccard'.padStart(8)} ${'95HD'.padStart(7)} ${'ASD'.padStart(7)} ${'train s'.padStart(8)}`;
+  const head = `${'method'.padEnd(60)} ${'Dice'.padStart(7)} ${'Jaccard'.padStart(8)} ${'95HD'.padStart(7)} ${'ASD'.padStart(7)} ${'train s'.padStart(8)}`;
   const fmt = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
   const lines = rows.map(
-    (r) => `${r.method.padEnd(52)} ${fmt(r.dice, 4).padStart(7)} ${fmt(r.jaccard, 4).padStart(8)} ${fmt(r.hd95, 2).padStart(7)} ${fmt(r.asd, 2).padStart(7)} ${r.trainSeconds.toFixed(0).padStart(8)}`,
+    (r) => `${r.method.padEnd(60)} ${fmt(r.dice, 4).padStart(7)} ${fmt(r.jaccard, 4).padStart(8)} ${fmt(r.hd95, 2).padStart(7)} ${fmt(r.asd, 2).padStart(7)} ${r.trainSeconds.toFixed(0).padStart(8)}`,
   );
   const setup =
     `phantom test split, final checkpoints; ${config.data.labeled} labelled cases, ${config.train.max_iterations} iterations, ` +

@@ -71,10 +71,13 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
     natsFlags: { nats: flags.nats, ...pickStrings(credentials) },
     env: pickEnv(),
   });
-  const worker = new TrainingWorker({ workerId, transport, resources, logger, heartbeat, observer });
+  const { createBatchPool } = await import('../../worker/batch-pool.js');
+  const pool = createBatchPool();
+  const worker = new TrainingWorker({ workerId, transport, resources, logger, heartbeat, observer, batchBuilder: pool?.build, shareCases: pool !== null });
   const stop = async (signal: string) => {
     logger.info('worker.stopping', { signal });
     await worker.stop();
+    await pool?.close();
     await transport.close();
     await telemetry?.close();
     process.exit(0);
@@ -86,6 +89,7 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
   await worker.finished;
   logger.info('worker.released', {});
   await worker.stop();
+  await pool?.close();
   await transport.close();
   await telemetry?.close();
 }

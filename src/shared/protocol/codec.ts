@@ -78,6 +78,7 @@ const KIND_CHECKS = {
   role: (v: unknown) => v === 1 || v === 2,
   object: (v: unknown) => isPlainObject(v),
   'object|null': (v: unknown) => v === null || isPlainObject(v),
+  'string|null': (v: unknown) => v === null || typeof v === 'string',
   array: (v: unknown) => Array.isArray(v),
   'array|null': (v: unknown) => v === null || Array.isArray(v),
   Float32Array: isTyped(Float32Array),
@@ -126,7 +127,10 @@ const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
     epoch: 'number', iteration: 'number', lr: 'number', consistencyWeight: 'number', shards: 'array', 'shards[].shard': 'number',
     'shards[].labeledIds': 'array', 'shards[].unlabeledIds': 'array', 'shards[].plan': 'object',
   },
-  evaluate: { evalId: 'string', epoch: 'number', role: 'role', iteration: 'number', caseIds: 'array', 'caseIds[]': 'string' },
+  evaluate: {
+    evalId: 'string', epoch: 'number', role: 'role', iteration: 'number', caseIds: 'array', 'caseIds[]': 'string',
+    weights: 'string|null', config: 'object|null',
+  },
   checkpoint: { epoch: 'number', iteration: 'number' },
   release: { epoch: 'number', shutdown: 'boolean' },
   views: {

@@ -145,6 +145,12 @@ export interface EvaluateMessage extends Envelope {
   role: Role;
   iteration: number;
   caseIds: string[];
+  /**
+   * Object-store name of the weights to evaluate, with the run config: an idle worker evaluates a
+   * checkpoint while the pairs keep training. null: the worker's own replica (epoch must match).
+   */
+  weights: string | null;
+  config: TracocoConfig | null;
 }
 export interface CheckpointMessage extends Envelope {
   type: 'checkpoint';
