@@ -66,6 +66,29 @@ describe('local training (coordinator + workers in one process)', () => {
     m1.model.dispose();
   });
 
+  test('tracoco eval scores a checkpoint with the reference protocol and writes slices', () => {
+    const slices = join(tmp.path, 'eval-slices');
+    const args = ['eval', '--checkpoint', join(tmp.path, 'run-a', 'best.safetensors'), '--data', dataRoot, '--split', 'test'];
+    const window = ['--patch', '16x16x16', '--stride-xy', '8', '--stride-z', '8', '--batch', '4'];
+    const r = runCli([...args, ...window, '--slices', slices, '--json'], { timeoutMs: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    for (const k of ['dice', 'jaccard', 'hd95', 'asd']) assert.equal(typeof report[k], 'number', k);
+    assert.equal(report.cases.length, 2);
+    const mean = report.cases.reduce((s: number, c: { dice: number }) => s + c.dice, 0) / 2;
+    assert.ok(Math.abs(mean - report.dice) < 1e-12, 'the reported Dice is the mean over cases');
+    assert.equal(readdirSync(slices).filter((f) => f.endsWith('.png')).length, 2);
+
+    const post = runCli([...args, ...window, '--post-process', '--json'], { timeoutMs: 120_000 });
+    assert.equal(post.status, 0, post.stderr);
+    // 16x16x16-scale organs are far below 8000 voxels: post-processing removes every prediction.
+    assert.ok(JSON.parse(post.stdout).cases.every((c: { dice: number }) => c.dice === 0));
+
+    const bad = runCli(['eval', '--checkpoint', join(tmp.path, 'nope.safetensors'), '--data', dataRoot]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /nope\.safetensors/);
+  });
+
   test('a run interrupted after a checkpoint resumes to the same weights as an uninterrupted one', async () => {
     const straight = join(tmp.path, 'run-straight');
     await runLocal({ config: tinyConfig(), out: straight, logger: silentLogger, backend });
