@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { positiveInt } from '../src/cli/options.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
+import { median, round } from './lib/stats.js';
 
 interface Conv3dBenchOptions extends Record<string, unknown> {
   runs: number;
@@ -46,11 +47,6 @@ type Figures = Record<KernelKind | 'backward', Figure>;
 function flopsOf(c: ConvCase): number {
   const [n, d, h, w, cin] = c.input;
   return 2 * c.kernel ** 3 * cin * c.outChannels * d * h * w * n; // 'same', stride 1: output = input voxels
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 export const spec: BenchSpec<Conv3dBenchOptions> = {
@@ -102,7 +98,7 @@ export const spec: BenchSpec<Conv3dBenchOptions> = {
 
     const figures = (c: ConvCase, timed: number, warmup: boolean): Figures => {
       const flops = flopsOf(c);
-      const fig = (ms: number, f = flops): Figure => ({ ms: round(ms), gflops: round(f / ms / 1e6) });
+      const fig = (ms: number, f = flops): Figure => ({ ms: round(ms, 2), gflops: round(f / ms / 1e6, 2) });
       const ms = Object.fromEntries(KERNELS.map((k) => [k, timeKernel(c, k, timed, warmup)])) as Record<KernelKind, number>;
       return {
         forward: fig(ms.forward),
@@ -137,7 +133,7 @@ export const spec: BenchSpec<Conv3dBenchOptions> = {
         name: c.name,
         input: [n, d, h, w, cin],
         filter: [c.kernel, c.kernel, c.kernel, cin, c.outChannels],
-        gflopPerKernel: round(flopsOf(c) / 1e9),
+        gflopPerKernel: round(flopsOf(c) / 1e9, 2),
         native,
         nativeByLayout: perLayout,
         cpu: cpuFigures,
@@ -166,10 +162,6 @@ function implNames(
     backwardInput: conv.conv3dImplementation(addon, 'backwardData', info, layout),
     backwardFilter: conv.conv3dImplementation(addon, 'backwardWeights', info, layout),
   };
-}
-
-function round(v: number): number {
-  return Math.round(v * 100) / 100;
 }
 
 runIfMain(import.meta.url, spec);

@@ -16,6 +16,7 @@ import { positiveInt, shapeXYZ } from '../src/cli/options.js';
 import type { Shape3 } from '../src/shared/volume.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
+import { median, round } from './lib/stats.js';
 
 interface ExchangeBenchOptions extends Record<string, unknown> {
   patch: Shape3;
@@ -141,10 +142,10 @@ export const spec: BenchSpec<ExchangeBenchOptions> = {
         replicas: R,
         parameters: params,
         exchange_bytes_per_worker_per_step: exBytes,
-        exchange_ms: round(exchangeMs),
+        exchange_ms: round(exchangeMs, 1),
         allreduce_bytes_per_worker_per_step: Math.round(arBytes),
-        allreduce_ms: round(allreduceMs),
-        wire_ms_per_step: round(wireMs),
+        allreduce_ms: round(allreduceMs, 1),
+        wire_ms_per_step: round(wireMs, 1),
         ...(compute
           ? {
               backend: compute.backend,
@@ -224,15 +225,6 @@ async function startServer(): Promise<{ url: string; stop: () => Promise<void> }
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((p, q) => p - q);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
-
-function round(v: number, digits = 1): number {
-  return Number(v.toFixed(digits));
 }
 
 runIfMain(import.meta.url, spec);

@@ -9,6 +9,7 @@ import { Random } from '../src/shared/random.js';
 import type { Shape3, Vec3 } from '../src/shared/volume.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
+import { median, round } from './lib/stats.js';
 
 interface MetricsBenchOptions extends Record<string, unknown> {
   shape: Shape3;
@@ -45,8 +46,7 @@ function medianMs(runs: number, work: () => unknown): number {
     work();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
 }
 
 export const spec: BenchSpec<MetricsBenchOptions> = {
@@ -74,15 +74,11 @@ export const spec: BenchSpec<MetricsBenchOptions> = {
       pred_voxels: foreground(pred),
       label_voxels: foreground(label),
       metrics,
-      ms_case_metrics: round(msCaseMetrics),
-      ms_edt: round(msEdt),
+      ms_case_metrics: round(msCaseMetrics, 2),
+      ms_edt: round(msEdt, 2),
       voxels_per_second: Math.round(voxels / (msCaseMetrics / 1000)),
     };
   },
 };
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}
 
 runIfMain(import.meta.url, spec);

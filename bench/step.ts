@@ -10,6 +10,7 @@ import { oneOf, positiveInt, shapeXYZ } from '../src/cli/options.js';
 import type { Shape3 } from '../src/shared/volume.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
+import { median, round } from './lib/stats.js';
 import { vnetConvFlops } from './vnet.js';
 
 interface StepBenchOptions extends Record<string, unknown> {
@@ -87,8 +88,7 @@ export const spec: BenchSpec<StepBenchOptions> = {
     const gradPasses = o.pairing === 'intra' ? 3 : 2;
     const noGradPasses = o.pairing === 'intra' ? 1 : 2;
     const convFlops = 2 * flops.forward * (noGradPasses + 3 * gradPasses);
-    times.sort((a, b) => a - b);
-    const ms = times[Math.floor(times.length / 2)]!;
+    const ms = median(times);
     return {
       backend: backend.name,
       patch: o.patch,
@@ -97,10 +97,10 @@ export const spec: BenchSpec<StepBenchOptions> = {
       pairing: o.pairing,
       kl: o.kl,
       runs: o.runs,
-      ms_per_step: Number(ms.toFixed(1)),
-      ms_min: Number(times[0]!.toFixed(1)),
-      conv_gflop_per_step: Number((convFlops / 1e9).toFixed(1)),
-      effective_gflops: Number((convFlops / 1e9 / (ms / 1000)).toFixed(1)),
+      ms_per_step: round(ms, 1),
+      ms_min: round(Math.min(...times), 1),
+      conv_gflop_per_step: round(convFlops / 1e9, 1),
+      effective_gflops: round(convFlops / 1e9 / (ms / 1000), 1),
       pytorch_1_13_cpu_ms: 5400,
     };
   },

@@ -13,6 +13,7 @@ import type { VNetConfig } from '../src/shared/model/vnet.js';
 import type { Shape3 } from '../src/shared/volume.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
+import { median, round } from './lib/stats.js';
 
 interface VNetBenchOptions extends Record<string, unknown> {
   patch: Shape3;
@@ -54,13 +55,6 @@ export async function vnetConvFlops(config: VNetConfig, patch: Shape3, batch: nu
   forward += 2 * config.filters * config.classes * voxelsAt(0); // out_conv 1x1x1
   return { forward, firstConv };
 }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-const round = (v: number, digits = 1) => Number(v.toFixed(digits));
 
 export const spec: BenchSpec<VNetBenchOptions> = {
   name: 'vnet',
@@ -119,9 +113,9 @@ export const spec: BenchSpec<VNetBenchOptions> = {
       runs,
       conv_gflop_forward: round(flops.forward / 1e9, 2),
       conv_gflop_forward_backward: round(backwardFlops / 1e9, 2),
-      eval_forward_ms: round(evalMs),
-      train_forward_ms: round(trainMs),
-      forward_backward_ms: round(backwardMs),
+      eval_forward_ms: round(evalMs, 1),
+      train_forward_ms: round(trainMs, 1),
+      forward_backward_ms: round(backwardMs, 1),
       eval_forward_gflops: gflops(flops.forward, evalMs),
       train_forward_gflops: gflops(flops.forward, trainMs),
       forward_backward_gflops: gflops(backwardFlops, backwardMs),

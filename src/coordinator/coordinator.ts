@@ -21,10 +21,10 @@ import {
   type Subscription,
   type Transport,
 } from '../shared/protocol/index.js';
-import { encodeMessage } from '../shared/protocol/codec.js';
 import { hashString } from '../shared/random.js';
 import type { LossTerms } from '../shared/training/step.js';
 import { Mailbox } from '../shared/mailbox.js';
+import { CaseDelivery } from './case-delivery.js';
 import { Evaluations } from './evaluations.js';
 import type { TrainingObserver } from './observer.js';
 import { RunOutputs } from './outputs.js';
@@ -97,6 +97,7 @@ export class Coordinator {
   private recoveries = 0;
   private readonly outputs: RunOutputs | null;
   private readonly evaluations: Evaluations;
+  private readonly caseDelivery: CaseDelivery;
   /** Log lines carry the run id once it is known. */
   private log: Logger;
 
@@ -104,6 +105,7 @@ export class Coordinator {
     this.s = subjects(o.transport.prefix);
     this.outputs = o.out ? new RunOutputs(o.out) : null;
     this.log = o.logger;
+    this.caseDelivery = new CaseDelivery(o.transport, o.data, o.storeCases ?? false);
     this.evaluations = new Evaluations({
       config: o.config,
       evalIds: o.data.evalIds,
@@ -315,38 +317,12 @@ export class Coordinator {
     if (x.rank === 0) await this.sendCaseSet(x.worker, 'eval', this.o.data.evalIds, epoch);
   }
 
-  /** Sends the cases of `ids` the worker does not hold yet (by name when they are in the store). */
+  /** Sends the cases of `ids` the worker does not hold yet. */
   private async sendCaseSet(worker: WorkerRecord, purpose: 'train' | 'eval', ids: string[], epoch: number): Promise<void> {
-    const missing = ids.filter((id) => !worker.sent.has(id));
-    if (missing.length === 0) return;
-    const stored = this.o.storeCases ? await this.storeCases(missing) : [];
-    await this.send(worker.id, {
-      v: PROTOCOL_VERSION,
-      type: 'cases',
-      epoch,
-      purpose,
-      cases: this.o.storeCases ? [] : missing.map((id) => this.o.data.cases.get(id)!),
-      stored,
-    });
-    for (const id of missing) worker.sent.add(id);
-  }
-
-  private storedCases: Set<string> | null = null;
-
-  /** Object names of the cases, uploading the ones the store does not hold yet. */
-  private async storeCases(ids: string[]): Promise<string[]> {
-    this.storedCases ??= new Set(await this.o.transport.objects.list());
-    const names: string[] = [];
-    for (const id of ids) {
-      const name = caseObjectName(this.state.runId, id);
-      if (!this.storedCases.has(name)) {
-        const c = this.o.data.cases.get(id)!;
-        await this.o.transport.objects.put(name, encodeMessage({ v: PROTOCOL_VERSION, type: 'cases', epoch: 0, purpose: 'train', cases: [c], stored: [] }));
-        this.storedCases.add(name);
-      }
-      names.push(name);
-    }
-    return names;
+    const delivery = await this.caseDelivery.message(this.state.runId, worker.sent, ids, purpose, epoch);
+    if (!delivery) return;
+    await this.send(worker.id, delivery.message);
+    for (const id of delivery.ids) worker.sent.add(id);
   }
 
   private async step(): Promise<void> {
@@ -545,11 +521,6 @@ export class Coordinator {
       );
     });
   }
-}
-
-/** Object-store name of a case (stored as a one-case `cases` message). */
-export function caseObjectName(runId: string, id: string): string {
-  return `${runId}/cases/${id}`;
 }
 
 function sumTerms(a: LossTerms | undefined, b: LossTerms): LossTerms {
