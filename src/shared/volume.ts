@@ -32,8 +32,16 @@ export interface Volume<T extends VoxelArray = VoxelArray> {
   affine: Affine;
 }
 
-export function voxelCount(shape: readonly number[]): number {
+/** Number of elements of an array of `shape` (1 for a scalar shape []). */
+export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Row-major element strides of `shape`. */
+export function rowMajorStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length).fill(1);
+  for (let d = shape.length - 2; d >= 0; d--) strides[d] = strides[d + 1]! * shape[d + 1]!;
+  return strides;
 }
 
 export function shape3(shape: readonly number[]): Shape3 {

@@ -1,7 +1,8 @@
 /** Loop-shape arithmetic of the native kernels: broadcast collapsing, reduction views, permutations. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { broadcastLoop, collapsePermutation, reductionView, rowMajorStrides } from '../../src/shared/backend/kernels/shapes.js';
+import { broadcastLoop, collapsePermutation, reductionView } from '../../src/shared/backend/kernels/shapes.js';
+import { rowMajorStrides } from '../../src/shared/volume.js';
 
 describe('broadcastLoop', () => {
   it('collapses equal shapes to one contiguous dim', () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
-import { formatShape, spacingAffine, voxelCount, type Affine, type Shape3, type Vec3 } from '../../shared/volume.js';
+import { formatShape, spacingAffine, elementCount, type Affine, type Shape3, type Vec3 } from '../../shared/volume.js';
 import { oneOf, positiveInt, printResult, shapeXYZ } from '../options.js';
 
 const DEFAULT_PATCH: Shape3 = [112, 112, 80];
@@ -125,7 +125,7 @@ export async function runPredict(options: PredictFlags): Promise<PredictReport> 
     const voxels = new Array<number>(result.classes).fill(0);
     for (const label of result.labels) voxels[label]!++;
     const seconds = (performance.now() - started) / 1000;
-    log.info('predict.done', { output: flags.output, seconds, voxels: voxelCount(input.shape) });
+    log.info('predict.done', { output: flags.output, seconds, voxels: elementCount(input.shape) });
     return { output: flags.output, shape: [...input.shape], classes: result.classes, voxels, backend: backend.name, seconds };
   } finally {
     model.dispose();

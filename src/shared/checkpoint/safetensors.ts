@@ -6,7 +6,8 @@
  * alignment then name, laid out contiguously (so `safetensors.torch.load_file` accepts it).
  */
 import { TracocoError } from '../errors.js';
-import { elementCount, type StateTensor } from '../model/layout.js';
+import type { StateTensor } from '../model/layout.js';
+import { elementCount } from '../volume.js';
 
 export interface SafetensorsContent {
   tensors: Map<string, StateTensor>;

@@ -7,7 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import { fileError, TracocoError } from '../errors.js';
-import { elementCount, type StateDict, type StateTensor } from '../model/layout.js';
+import type { StateDict, StateTensor } from '../model/layout.js';
+import { elementCount } from '../volume.js';
 import { unpickle } from './pickle.js';
 
 type StorageDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';

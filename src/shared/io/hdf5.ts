@@ -11,7 +11,7 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileError, TracocoError } from '../errors.js';
-import { shape3, voxelCount, type Shape3 } from '../volume.js';
+import { shape3, elementCount, type Shape3 } from '../volume.js';
 import { withAtomicPath } from './atomic.js';
 import { checkSameShape, toLabelArray } from './validate.js';
 
@@ -81,7 +81,7 @@ export async function readHdf5Case(path: string): Promise<Hdf5Case> {
 /** Writes `image` (float32) and `label` (uint8, when given) gzip-compressed, as h5py would chunk them. */
 export async function writeHdf5Case(path: string, c: Hdf5Case, options: WriteHdf5Options = {}): Promise<void> {
   const shape = [...c.shape];
-  const count = voxelCount(shape);
+  const count = elementCount(shape);
   if (shape.length !== 3 || !shape.every((n) => Number.isInteger(n) && n >= 1)) {
     throw new TracocoError(`cannot write shape [${shape.join(', ')}]: expected [X, Y, Z] with positive integers`, { file: path });
   }
@@ -126,12 +126,12 @@ export async function writeHdf5Case(path: string, c: Hdf5Case, options: WriteHdf
  */
 export function guessChunks(shape: readonly number[], bytesPerVoxel: number): number[] {
   const chunks = [...shape];
-  const datasetBytes = voxelCount(shape) * bytesPerVoxel;
+  const datasetBytes = elementCount(shape) * bytesPerVoxel;
   const target = Math.min(1024 * 1024, Math.max(8 * 1024, 16 * 1024 * 2 ** Math.log10(datasetBytes / (1024 * 1024))));
   for (let i = 0; ; i++) {
-    const chunkBytes = voxelCount(chunks) * bytesPerVoxel;
+    const chunkBytes = elementCount(chunks) * bytesPerVoxel;
     const closeEnough = chunkBytes < target || Math.abs(chunkBytes - target) / target < 0.5;
-    if ((closeEnough && chunkBytes < 1024 * 1024) || voxelCount(chunks) === 1) return chunks;
+    if ((closeEnough && chunkBytes < 1024 * 1024) || elementCount(chunks) === 1) return chunks;
     const axis = i % chunks.length;
     chunks[axis] = Math.ceil(chunks[axis]! / 2);
   }

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { NIFTI1 } from 'nifti-reader-js';
 import { fileError, TracocoError } from '../errors.js';
-import { voxelCount, type Affine, type Vec3, type Volume, type VoxelArray } from '../volume.js';
+import { elementCount, type Affine, type Vec3, type Volume, type VoxelArray } from '../volume.js';
 import { writeFileAtomic } from './atomic.js';
 import { formatVoxel } from './validate.js';
 
@@ -97,7 +97,7 @@ export async function readNifti(path: string): Promise<NiftiVolume> {
   const datatype = datatypeOfCode(header.datatypeCode, path);
   const info = DATATYPES[datatype];
   const shape = shapeOf(header.dims, path);
-  const count = voxelCount(shape);
+  const count = elementCount(shape);
   const offset = voxelOffset(header.vox_offset, path);
   const byteCount = count * info.bytes;
   if (bytes.length < offset + byteCount) {
@@ -266,8 +266,8 @@ function checkWritableShape(volume: Volume, path: string): number[] {
   if (!shape.every((n) => Number.isInteger(n) && n >= 1 && n <= 32767)) {
     throw new TracocoError(`cannot write shape [${shape.join(', ')}]: NIfTI-1 dimensions are integers 1..32767`, { file: path });
   }
-  if (voxelCount(shape) !== volume.data.length) {
-    throw new TracocoError(`shape [${shape.join(', ')}] has ${voxelCount(shape)} voxels but the data has ${volume.data.length}`, { file: path });
+  if (elementCount(shape) !== volume.data.length) {
+    throw new TracocoError(`shape [${shape.join(', ')}] has ${elementCount(shape)} voxels but the data has ${volume.data.length}`, { file: path });
   }
   const affine = volume.affine;
   if (affine.length !== 4 || !affine.every((row) => row.length === 4 && row.every(Number.isFinite))) {

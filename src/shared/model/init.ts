@@ -7,7 +7,7 @@
  * out_channels * prod(kernel), as in PyTorch). Norm layers start at weight 1, bias 0.
  */
 import type { Random } from '../random.js';
-import { elementCount } from './layout.js';
+import { elementCount } from '../volume.js';
 
 /** fan_in of a conv weight given in PyTorch layout (`[out,in,k...]` or `[in,out,k...]`). */
 export function torchFanIn(torchShape: readonly number[]): number {

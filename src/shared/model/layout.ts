@@ -7,6 +7,7 @@
  * weight moves with `TORCH_TO_TFJS_WEIGHT`; vectors and scalars are identical in both.
  * Activations are NCDHW in PyTorch and NDHWC in tfjs.
  */
+import { rowMajorStrides } from '../volume.js';
 
 /** One tensor of a PyTorch-style state_dict (row-major, PyTorch layout). */
 export interface StateTensor {
@@ -25,21 +26,6 @@ export const TFJS_TO_TORCH_WEIGHT = [4, 3, 0, 1, 2] as const;
 export const NCDHW_TO_NDHWC = [0, 2, 3, 4, 1] as const;
 export const NDHWC_TO_NCDHW = [0, 4, 1, 2, 3] as const;
 
-export function elementCount(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-/** Row-major strides of `shape`. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i]!;
-  }
-  return strides;
-}
-
 /** `out.shape[i] = shape[perm[i]]`, like numpy/torch `permute`. */
 export function permute<T extends Float32Array | BigInt64Array>(
   data: T,
@@ -48,7 +34,7 @@ export function permute<T extends Float32Array | BigInt64Array>(
 ): { data: T; shape: number[] } {
   if (perm.length !== shape.length) throw new RangeError(`permute: rank ${shape.length} vs perm of ${perm.length}`);
   const outShape = perm.map((p) => shape[p]!);
-  const inStrides = stridesOf(shape);
+  const inStrides = rowMajorStrides(shape);
   // Stride in the input of each output axis; walk the output in order with an odometer.
   const walk = perm.map((p) => inStrides[p]!);
   const out = new (data.constructor as { new (n: number): T })(data.length);

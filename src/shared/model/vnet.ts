@@ -21,7 +21,8 @@ import {
   NORM_EPSILON,
   upsample2x,
 } from './layers.js';
-import { elementCount, tfjsShapeOf, tfjsToTorch, torchToTfjs, type StateDict, type StateTensor } from './layout.js';
+import { tfjsShapeOf, tfjsToTorch, torchToTfjs, type StateDict, type StateTensor } from './layout.js';
+import { elementCount } from '../volume.js';
 
 export const NORMALIZATIONS = ['batchnorm', 'groupnorm', 'instancenorm', 'none'] as const;
 export type Normalization = (typeof NORMALIZATIONS)[number];

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TracocoError } from '../errors.js';
+import { sameShape } from '../volume.js';
 
 export interface SGDOptions {
   momentum: number;
@@ -87,8 +88,4 @@ export class SGD {
     for (const buffer of this.buffers.values()) buffer.dispose();
     this.buffers.clear();
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -6,8 +6,9 @@
  */
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../native-addon.js';
-import { float32Of, outputFloat32, sizeOf } from './tensors.js';
+import { float32Of, outputFloat32 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
+import { elementCount, sameShape } from '../../volume.js';
 
 export const CONV_DIRECTIONS = ['forward', 'backwardData', 'backwardWeights'] as const;
 export type ConvDirection = (typeof CONV_DIRECTIONS)[number];
@@ -84,7 +85,7 @@ function isUnitDilation(d: unknown): boolean {
 }
 
 function usable(info: backend_util.Conv3DInfo): boolean {
-  return sizeOf(info.inShape) > 0 && sizeOf(info.outShape) > 0 && sizeOf(info.filterShape) > 0 && info.dilationDepth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+  return elementCount(info.inShape) > 0 && elementCount(info.outShape) > 0 && elementCount(info.filterShape) > 0 && info.dilationDepth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
 }
 
 /** Runs one direction; null when oneDNN refuses the geometry (the cpu kernel then runs). */
@@ -112,7 +113,7 @@ function conv3dForward({ inputs, backend, attrs }: NativeKernelArgs, addon: Nati
   if (!xv || !wv || x.shape.length !== 5 || filter.shape.length !== 5) return null;
   const info = backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filter.shape as [number, number, number, number, number], strides, 1, pad);
   if (!usable(info)) return null;
-  const out = runConv3d(addon, 'forward', info, xv, wv, sizeOf(info.outShape));
+  const out = runConv3d(addon, 'forward', info, xv, wv, elementCount(info.outShape));
   return out ? backend.makeTensorInfo(info.outShape, 'float32', out) : null;
 }
 
@@ -124,7 +125,7 @@ function conv3dBackpropInput({ inputs, backend, attrs }: NativeKernelArgs, addon
   if (!dyv || !wv || inputShape?.length !== 5 || filter.shape.length !== 5) return null;
   const info = backend_util.computeConv3DInfo(inputShape as [number, number, number, number, number], filter.shape as [number, number, number, number, number], strides, 1, pad);
   if (!usable(info) || !sameShape(info.outShape, dy.shape)) return null;
-  const out = runConv3d(addon, 'backwardData', info, dyv, wv, sizeOf(info.inShape));
+  const out = runConv3d(addon, 'backwardData', info, dyv, wv, elementCount(info.inShape));
   return out ? backend.makeTensorInfo([...info.inShape], 'float32', out) : null;
 }
 
@@ -136,12 +137,8 @@ function conv3dBackpropFilter({ inputs, backend, attrs }: NativeKernelArgs, addo
   if (!xv || !dyv || x.shape.length !== 5 || filterShape?.length !== 5) return null;
   const info = backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filterShape as [number, number, number, number, number], strides, 1, pad);
   if (!usable(info) || !sameShape(info.outShape, dy.shape)) return null;
-  const out = runConv3d(addon, 'backwardWeights', info, xv, dyv, sizeOf(filterShape));
+  const out = runConv3d(addon, 'backwardWeights', info, xv, dyv, elementCount(filterShape));
   return out ? backend.makeTensorInfo([...filterShape], 'float32', out) : null;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 export const conv3dKernels: NativeKernel[] = [

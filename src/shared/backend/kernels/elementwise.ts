@@ -5,8 +5,9 @@
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../native-addon.js';
 import { broadcastLoop } from './shapes.js';
-import { boolOf, float32Of, int32Of, outputFloat32, outputInt32, outputUint8, sizeOf } from './tensors.js';
+import { boolOf, float32Of, int32Of, outputFloat32, outputInt32, outputUint8 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
+import { elementCount } from '../../volume.js';
 
 /** Kernel name -> op code in native/src/elementwise.cc; `bool` ops write a Uint8Array. */
 const BINARY_OPS: Record<string, { code: number; bool: boolean }> = {
@@ -32,7 +33,7 @@ function binaryKernel(kernelName: string, op: { code: number; bool: boolean }): 
     const bv = float32Of(backend, b);
     if (!av || !bv) return null;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const n = sizeOf(outShape);
+    const n = elementCount(outShape);
     const out = op.bool ? outputUint8(n) : outputFloat32(n);
     if (n > 0) {
       const loop = broadcastLoop(a.shape, b.shape, outShape);

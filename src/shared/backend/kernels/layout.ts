@@ -5,8 +5,9 @@
 import { backend_util, slice_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../native-addon.js';
 import { collapsePermutation } from './shapes.js';
-import { float32Of, outputFloat32, sizeOf } from './tensors.js';
+import { float32Of, outputFloat32 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
+import { elementCount } from '../../volume.js';
 
 const i32 = (v: readonly number[]) => Int32Array.from(v);
 
@@ -32,7 +33,7 @@ function slice({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon)
   const [$begin, $size] = slice_util.parseSliceParams(x as never, begin, size);
   slice_util.assertParamsValid(x as never, $begin, $size);
   if (slice_util.isSliceContinous(x.shape, $begin, $size)) return null;
-  const out = outputFloat32(sizeOf($size));
+  const out = outputFloat32(elementCount($size));
   if (out.length > 0) addon.copyBox(i32(x.shape), i32($begin), i32($size), i32($size.map(() => 0)), i32($size), xv, out);
   return backend.makeTensorInfo($size, 'float32', out);
 }
@@ -43,7 +44,7 @@ function padV2({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon)
   const xv = float32Of(backend, x);
   if (!xv || x.shape.length === 0 || paddings.some(([lo, hi]) => lo < 0 || hi < 0)) return null;
   const outShape = paddings.map(([lo, hi], d) => lo + x.shape[d]! + hi);
-  const out = outputFloat32(sizeOf(outShape));
+  const out = outputFloat32(elementCount(outShape));
   if (out.length > 0) addon.fill(out, constantValue);
   if (xv.length > 0) addon.copyBox(i32(x.shape), i32(x.shape.map(() => 0)), i32(outShape), i32(paddings.map(([lo]) => lo)), i32(x.shape), xv, out);
   return backend.makeTensorInfo(outShape, 'float32', out);
@@ -57,11 +58,11 @@ function concat({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon
   if (values.some((v) => !v) || tensors.some((t) => t.shape.length !== rank)) return null;
   const axis = (((attrs as { axis: number }).axis % rank) + rank) % rank;
   const outShape = backend_util.computeOutShape(tensors.map((t) => t.shape), axis);
-  const out = outputFloat32(sizeOf(outShape));
+  const out = outputFloat32(elementCount(outShape));
   let offset = 0;
   tensors.forEach((t, i) => {
     const start = outShape.map((_, d) => (d === axis ? offset : 0));
-    if (sizeOf(t.shape) > 0) addon.copyBox(i32(t.shape), i32(t.shape.map(() => 0)), i32(outShape), i32(start), i32(t.shape), values[i]!, out);
+    if (elementCount(t.shape) > 0) addon.copyBox(i32(t.shape), i32(t.shape.map(() => 0)), i32(outShape), i32(start), i32(t.shape), values[i]!, out);
     offset += t.shape[axis]!;
   });
   return backend.makeTensorInfo(outShape, 'float32', out);

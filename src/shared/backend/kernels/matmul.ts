@@ -1,8 +1,9 @@
 /** BatchMatMul on float32 tensors through oneDNN's sgemm (batch dims broadcast like the cpu kernel). */
 import { broadcast_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../native-addon.js';
-import { float32Of, outputFloat32, sizeOf } from './tensors.js';
+import { float32Of, outputFloat32 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
+import { elementCount } from '../../volume.js';
 
 function batchMatMul({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
   const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
@@ -17,11 +18,11 @@ function batchMatMul({ inputs, backend, attrs }: NativeKernelArgs, addon: Native
   const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
   const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   if (k !== kb || m === 0 || n === 0 || k === 0) return null;
-  const batchA = sizeOf(a.shape.slice(0, -2));
-  const batchB = sizeOf(b.shape.slice(0, -2));
+  const batchA = elementCount(a.shape.slice(0, -2));
+  const batchB = elementCount(b.shape.slice(0, -2));
   const outer = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = Math.max(batchA, batchB);
-  if (batch === 0 || sizeOf(outer) !== batch) return null;
+  if (batch === 0 || elementCount(outer) !== batch) return null;
   const out = outputFloat32(batch * m * n);
   addon.matmul(batch, batchA, batchB, m, n, k, Boolean(transposeA), Boolean(transposeB), av, bv, out);
   return backend.makeTensorInfo([...outer, m, n], 'float32', out);

@@ -6,8 +6,9 @@
 import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../native-addon.js';
 import { reductionView } from './shapes.js';
-import { float32Of, outputFloat32, outputInt32, sizeOf } from './tensors.js';
+import { float32Of, outputFloat32, outputInt32 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
+import { elementCount } from '../../volume.js';
 
 interface ReduceOp {
   code: number;
@@ -37,7 +38,7 @@ function reduceKernel(kernelName: string, op: ReduceOp): NativeKernel {
     const view = reductionView(x.shape, axes);
     if (!view) return null;
     const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
-    const n = sizeOf(outShape);
+    const n = elementCount(outShape);
     const out = op.arg ? outputInt32(n) : outputFloat32(n);
     addon.reduce(op.code, view.outer, view.size, view.inner, xv, out);
     const shape = !op.arg && a.keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;

@@ -2,13 +2,7 @@
  * Shape arithmetic for native kernels: collapsing broadcasts, reductions and permutations to the
  * fewest dimensions, so the addon's loops run over long contiguous rows.
  */
-
-/** Row-major element strides. */
-export function rowMajorStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) strides[d] = strides[d + 1]! * shape[d + 1]!;
-  return strides;
-}
+import { rowMajorStrides } from '../../volume.js';
 
 export interface BroadcastLoop {
   /** Output dims after collapsing (at least one). */

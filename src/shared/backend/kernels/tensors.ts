@@ -45,9 +45,3 @@ export function outputInt32(n: number): Int32Array {
   const buf = Buffer.allocUnsafeSlow(n * 4);
   return new Int32Array(buf.buffer, buf.byteOffset, n);
 }
-
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
