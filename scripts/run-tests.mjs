@@ -24,7 +24,7 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const reporter = process.env.TRACOCO_TEST_REPORTER ?? (process.stdout.isTTY ? 'spec' : 'spec');
+const reporter = process.env.TRACOCO_TEST_REPORTER ?? 'spec';
 const r = spawnSync(
   process.execPath,
   ['--enable-source-maps', '--test', '--test-concurrency=1', `--test-reporter=${reporter}`, ...files],

@@ -7,7 +7,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../src/shared/backend/kernels/batchnorm.js';
+import { BATCH_NORM_TRAIN_GRAD_KERNEL as BATCH_NORM_TRAIN_GRAD, BATCH_NORM_TRAIN_KERNEL as BATCH_NORM_TRAIN } from '../../src/shared/model/batchnorm.js';
 import { batchNormTrain, batchNormTrainComposite, batchNormTrainGradComposite } from '../../src/shared/model/batchnorm.js';
 import { assertClose, onBothBackends, randomTensor, setUpBackends, skipUnlessNative, uniform } from './native-helpers.js';
 

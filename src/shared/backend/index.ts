@@ -16,7 +16,7 @@ import { NATIVE_BACKEND_NAME, registerNativeBackend } from './native-backend.js'
 import { threadCount } from './threads.js';
 
 export { setThreadCount, threadCount, THREADS_ENV } from './threads.js';
-export { nativeKernelStats, resetNativeKernelStats } from './native-backend.js';
+export { nativeKernelStats } from './native-backend.js';
 
 export type BackendName = 'tensorflow' | 'native' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'native', 'cpu'];
@@ -39,13 +39,6 @@ export type BackendProbe = (name: BackendName) => Promise<string | null>;
 export interface BackendChoice {
   name: BackendName;
   skipped: { name: BackendName; reason: string }[];
-}
-
-let active: BackendInfo | null = null;
-
-/** The backend chosen by `initBackend`, or null before it ran. */
-export function activeBackend(): BackendInfo | null {
-  return active;
 }
 
 /**
@@ -92,14 +85,13 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
   const wanted = requestedBackend(requested);
   tf.enableProdMode();
   const choice = await chooseBackend(wanted, activate, Boolean(requested?.trim()));
-  active = {
+  return {
     name: choice.name,
     detail: describe(choice.name),
     device: choice.name === 'tensorflow' && tensorflowPackage === '@tensorflow/tfjs-node-gpu' ? 'gpu' : 'cpu',
     skipped: choice.skipped,
     threads: choice.name === 'native' ? threadCount() : null,
   };
-  return active;
 }
 
 async function activate(name: BackendName): Promise<string | null> {

@@ -26,11 +26,6 @@ export function nativeKernelStats(): NativeKernelStats {
   return { native: { ...stats.native }, fallback: { ...stats.fallback } };
 }
 
-export function resetNativeKernelStats(): void {
-  stats.native = {};
-  stats.fallback = {};
-}
-
 /**
  * Native kernels left out at registration: `TRACOCO_NATIVE_DISABLE=Add,Multiply` keeps those on
  * the cpu kernels (profiling, or isolating a numerical difference). Kernels without a cpu

@@ -9,5 +9,5 @@ export {
   BATCH_NORM_TRAIN_GRAD_KERNEL,
 } from './batchnorm.js';
 export type { BatchNormAttrs, BatchNormTrainOptions } from './batchnorm.js';
-export { permute, torchToTfjs, tfjsToTorch, tfjsShapeOf, NCDHW_TO_NDHWC, NDHWC_TO_NCDHW } from './layout.js';
+export { permute, torchToTfjs, tfjsToTorch, NCDHW_TO_NDHWC, NDHWC_TO_NCDHW } from './layout.js';
 export type { StateDict, StateTensor } from './layout.js';

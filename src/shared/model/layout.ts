@@ -63,8 +63,3 @@ export function torchToTfjs(data: Float32Array, shape: readonly number[]): { dat
 export function tfjsToTorch(data: Float32Array, shape: readonly number[]): { data: Float32Array; shape: number[] } {
   return shape.length === 5 ? permute(data, shape, TFJS_TO_TORCH_WEIGHT) : { data, shape: [...shape] };
 }
-
-/** The tfjs shape of a parameter given its PyTorch shape. */
-export function tfjsShapeOf(torchShape: readonly number[]): number[] {
-  return torchShape.length === 5 ? TORCH_TO_TFJS_WEIGHT.map((p) => torchShape[p]!) : [...torchShape];
-}

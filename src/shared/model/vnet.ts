@@ -21,8 +21,8 @@ import {
   NORM_EPSILON,
   upsample2x,
 } from './layers.js';
-import { tfjsShapeOf, tfjsToTorch, torchToTfjs, type StateDict, type StateTensor } from './layout.js';
-import { elementCount } from '../volume.js';
+import { tfjsToTorch, torchToTfjs, type StateDict, type StateTensor } from './layout.js';
+import { elementCount, sameShape } from '../volume.js';
 
 export const NORMALIZATIONS = ['batchnorm', 'groupnorm', 'instancenorm', 'none'] as const;
 export type Normalization = (typeof NORMALIZATIONS)[number];
@@ -166,7 +166,7 @@ export class VNet {
   private readonly entries: Entry[];
   private readonly blocks: Map<string, Unit[]>;
 
-  private constructor(config: VNetConfig, values: Map<string, { data: Float32Array; shape: number[] }>) {
+  private constructor(config: VNetConfig, values: Map<string, LayoutValue>) {
     this.config = { ...config };
     this.blocks = new Map(vnetBlocks(config).map((b) => [b.name, blockUnits(b, config.normalization)]));
     this.entries = VNet.entriesOf(config);
@@ -175,7 +175,7 @@ export class VNet {
     const buffers = new Map<string, tf.Variable>();
     for (const e of this.entries) {
       const v = values.get(e.key)!;
-      const dtype = e.role === 'batchesTracked' ? 'int32' : 'float32';
+      const dtype = dtypeOf(e);
       const initial = tf.tensor(v.data, v.shape, dtype);
       const variable = tf.variable(initial, !isBuffer(e.role), prefix + e.key, dtype);
       initial.dispose();
@@ -196,7 +196,7 @@ export class VNet {
   static create(config: VNetConfig, seed: number): VNet {
     checkVNetConfig(config);
     const random = new Random(seed);
-    const values = new Map<string, { data: Float32Array; shape: number[] }>();
+    const values = new Map<string, LayoutValue>();
     const entries = VNet.entriesOf(config);
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
@@ -217,14 +217,7 @@ export class VNet {
   /** A VNet holding the weights of `sd` (strict, see loadStateDict). */
   static fromStateDict(config: VNetConfig, sd: StateDict, source: string): VNet {
     checkVNetConfig(config, source);
-    const model = VNet.create(config, 0);
-    try {
-      model.loadStateDict(sd, source);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    return model;
+    return new VNet(config, stateDictValues(VNet.entriesOf(config), sd, source, config));
   }
 
   /**
@@ -333,23 +326,13 @@ export class VNet {
    * `source` and the key, and nothing is changed.
    */
   loadStateDict(sd: StateDict, source: string): void {
-    const expected = new Set(this.entries.map((e) => e.key));
-    for (const key of sd.keys()) {
-      if (!expected.has(key)) throw new TracocoError(`unexpected key '${key}' for this VNet (${describeConfig(this.config)})`, { file: source, field: key });
-    }
-    const prepared: [tf.Variable, tf.Tensor][] = [];
-    try {
+    const values = stateDictValues(this.entries, sd, source, this.config);
+    tf.tidy(() => {
       for (const e of this.entries) {
-        const t = sd.get(e.key);
-        if (!t) throw new TracocoError(`missing key '${e.key}' for this VNet (${describeConfig(this.config)})`, { file: source, field: e.key });
-        checkShape(t, e, source);
-        const variable = this.params.get(e.key) ?? this.buffers.get(e.key)!;
-        prepared.push([variable, entryTensor(t, e)]);
+        const v = values.get(e.key)!;
+        (this.params.get(e.key) ?? this.buffers.get(e.key)!).assign(tf.tensor(v.data, v.shape, dtypeOf(e)));
       }
-      for (const [variable, value] of prepared) variable.assign(value);
-    } finally {
-      for (const [, value] of prepared) value.dispose();
-    }
+    });
   }
 
   dispose(): void {
@@ -363,8 +346,7 @@ function describeConfig(c: VNetConfig): string {
 }
 
 function checkShape(t: StateTensor, e: Entry, source: string): void {
-  const same = t.shape.length === e.torchShape.length && t.shape.every((s, i) => s === e.torchShape[i]);
-  if (!same) {
+  if (!sameShape(t.shape, e.torchShape)) {
     throw new TracocoError(`shape [${t.shape.join(', ')}] does not match the model's [${e.torchShape.join(', ')}]`, { file: source, field: e.key });
   }
   if (t.data.length !== elementCount(t.shape)) {
@@ -372,13 +354,41 @@ function checkShape(t: StateTensor, e: Entry, source: string): void {
   }
 }
 
-/** A state_dict tensor as a tfjs tensor of the entry's variable (layout and dtype converted). */
-function entryTensor(t: StateTensor, e: Entry): tf.Tensor {
+/** The initial value of one variable, in tfjs layout. */
+interface LayoutValue {
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
+function dtypeOf(e: Entry): 'int32' | 'float32' {
+  return e.role === 'batchesTracked' ? 'int32' : 'float32';
+}
+
+/**
+ * The values of `sd` in tfjs layout, one per entry. Strict like PyTorch's `load_state_dict`: a
+ * missing or unexpected key or a wrong shape is a TracocoError naming `source` and the key.
+ */
+function stateDictValues(entries: readonly Entry[], sd: StateDict, source: string, config: VNetConfig): Map<string, LayoutValue> {
+  const expected = new Set(entries.map((e) => e.key));
+  for (const key of sd.keys()) {
+    if (!expected.has(key)) throw new TracocoError(`unexpected key '${key}' for this VNet (${describeConfig(config)})`, { file: source, field: key });
+  }
+  const values = new Map<string, LayoutValue>();
+  for (const e of entries) {
+    const t = sd.get(e.key);
+    if (!t) throw new TracocoError(`missing key '${e.key}' for this VNet (${describeConfig(config)})`, { file: source, field: e.key });
+    checkShape(t, e, source);
+    values.set(e.key, entryValue(t, e));
+  }
+  return values;
+}
+
+/** A state_dict tensor as the value of the entry's variable (layout and dtype converted). */
+function entryValue(t: StateTensor, e: Entry): LayoutValue {
   if (e.role === 'batchesTracked') {
     const count = t.data instanceof BigInt64Array ? Number(t.data[0]) : Math.round(t.data[0]!);
-    return tf.scalar(count, 'int32');
+    return { data: Int32Array.of(count), shape: [] };
   }
   const data = t.data instanceof BigInt64Array ? Float32Array.from(t.data, Number) : t.data;
-  const converted = torchToTfjs(data, t.shape);
-  return tf.tensor(converted.data, tfjsShapeOf(t.shape), 'float32');
+  return torchToTfjs(data, t.shape);
 }

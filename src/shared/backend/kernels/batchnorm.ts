@@ -5,17 +5,10 @@
  * Statistics are over every axis but the last (N*D*H*W rows for NDHWC).
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, type BatchNormAttrs } from '../../model/batchnorm.js';
 import type { NativeAddon } from '../native-addon.js';
 import { float32Of, outputFloat32 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
-
-export const BATCH_NORM_TRAIN = 'TracocoBatchNormTrain';
-export const BATCH_NORM_TRAIN_GRAD = 'TracocoBatchNormTrainGrad';
-
-interface BatchNormAttrs {
-  epsilon: number;
-  relu: boolean;
-}
 
 function channelsOf(x: TensorInfo): number {
   return x.shape.length > 0 ? x.shape[x.shape.length - 1]! : 0;
@@ -56,6 +49,6 @@ function batchNormTrainGrad({ inputs, backend, attrs }: NativeKernelArgs, addon:
 }
 
 export const batchNormKernels: NativeKernel[] = [
-  { kernelName: BATCH_NORM_TRAIN, run: batchNormTrain },
-  { kernelName: BATCH_NORM_TRAIN_GRAD, run: batchNormTrainGrad },
+  { kernelName: BATCH_NORM_TRAIN_KERNEL, run: batchNormTrain },
+  { kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL, run: batchNormTrainGrad },
 ];
