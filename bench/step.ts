@@ -70,7 +70,7 @@ export const spec: BenchSpec<StepBenchOptions> = {
       const rb = assembleReplicaBatch([{ shard: 0, labeledIds: ids.slice(0, half), unlabeledIds: ids.slice(half), plan }], (id) => cases.get(id));
       const views = replicas.map((r) => computePeerViews(r.model, rb, r.settings, { seed: config.seed, iteration, role: r.role }));
       for (const [i, r] of replicas.entries()) {
-        const g = await computeGradients(r.model, rb, views[1 - i]!, r.settings, { seed: config.seed, iteration, role: r.role, consistencyWeight: 1, replicas: 1 }, r.role);
+        const g = await computeGradients(r.model, rb, views[1 - i]!, r.settings, { seed: config.seed, iteration, role: r.role, consistencyWeight: 1, replicas: 1 });
         r.optimizer.step(r.model.params, g.grads, 0.01);
         for (const t of g.grads.values()) t.dispose();
       }

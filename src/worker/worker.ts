@@ -277,7 +277,7 @@ export class TrainingWorker {
       return Object.fromEntries(STATS_KEYS.map((k, i) => [k, summed[i]!])) as unknown as StepStatistics;
     };
     const result = await timed('backward', () =>
-      computeGradients(replica.model, rb, peer, replica.settings, { ...ctx, consistencyWeight: m.consistencyWeight, replicas, reduce: reduceStats }, assign.role),
+      computeGradients(replica.model, rb, peer, replica.settings, { ...ctx, consistencyWeight: m.consistencyWeight, replicas, reduce: reduceStats }),
     );
     let grads = result.grads;
     if (replicas > 1) {

@@ -44,7 +44,7 @@ async function pairStep(replicas: Replica[], rb: ReplicaBatch, iteration: number
   const views = fixedViews ?? peerViewsOf(replicas, rb, iteration);
   const terms: LossTerms[] = [];
   for (const [i, r] of replicas.entries()) {
-    const g = await computeGradients(r.model, rb, views[1 - i]!, r.settings, { seed, iteration, role: r.role, consistencyWeight: 1, replicas: 1 }, r.role);
+    const g = await computeGradients(r.model, rb, views[1 - i]!, r.settings, { seed, iteration, role: r.role, consistencyWeight: 1, replicas: 1 });
     if (lr !== null) r.optimizer.step(r.model.params, g.grads, lr);
     for (const t of g.grads.values()) t.dispose();
     terms.push(g.terms);
@@ -123,7 +123,7 @@ describe('co-training step', () => {
     const plan = planBatch(config.seed, 0, [VOLUME, VOLUME], PATCH, augmentOptionsFrom(config), false);
     const rb = assembleReplicaBatch([{ shard: 0, labeledIds: ids.slice(0, 2), unlabeledIds: [], plan }], (id) => data.get(id));
     const r = Replica.fresh(config, 1);
-    const g = await computeGradients(r.model, rb, null, r.settings, { seed: 5, iteration: 0, role: 1, consistencyWeight: 1, replicas: 1 }, 1);
+    const g = await computeGradients(r.model, rb, null, r.settings, { seed: 5, iteration: 0, role: 1, consistencyWeight: 1, replicas: 1 });
     assert.equal(g.terms.crc, 0);
     assert.equal(g.terms.kl, 0);
     assert.ok(g.terms.supervised > 0);

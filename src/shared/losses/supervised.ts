@@ -21,16 +21,25 @@ export interface SupervisedLoss {
 export function supervisedLoss(logits: tf.Tensor5D, labels: tf.Tensor4D): SupervisedLoss {
   checkShapes(logits, labels);
   return tf.tidy(() => {
-    const classes = logits.shape[4];
     const indices = labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32');
-    const target = tf.oneHot(indices, classes, 1, 0, 'float32');
-    const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), target), -1));
-    const ce = tf.mean(nll) as tf.Scalar;
-    const foreground = tf.squeeze(tf.slice(tf.softmax(logits), [0, 0, 0, 0, 1], [-1, -1, -1, -1, 1]), [4]);
-    const dice = diceLoss(foreground, tf.cast(tf.equal(indices, 1), 'float32'));
+    const ce = crossEntropy(logits, indices);
+    const dice = diceLoss(foregroundProbability(logits), tf.cast(tf.equal(indices, 1), 'float32'));
     const loss = tf.mul(tf.add(ce, dice), 0.5) as tf.Scalar;
     return { loss, ce, dice };
   });
+}
+
+/** Mean voxel cross-entropy of `logits` [N, x, y, z, C] against int32 class `indices` [N, x, y, z]. */
+export function crossEntropy(logits: tf.Tensor5D, indices: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const target = tf.oneHot(indices, logits.shape[4], 1, 0, 'float32');
+    return tf.mean(tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), target), -1))) as tf.Scalar;
+  });
+}
+
+/** softmax(logits)[..., 1]: the foreground probability the Dice term reads, [N, x, y, z]. */
+export function foregroundProbability(logits: tf.Tensor5D): tf.Tensor4D {
+  return tf.tidy(() => tf.squeeze(tf.slice(tf.softmax(logits), [0, 0, 0, 0, 1], [-1, -1, -1, -1, 1]), [4]) as tf.Tensor4D);
 }
 
 /** 1 − (2Σpt + 1e-5)/(Σp² + Σt² + 1e-5) over every element. */

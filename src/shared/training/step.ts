@@ -22,8 +22,8 @@ import {
   translationTarget,
   type TranslationMode,
 } from '../losses/index.js';
-import { DICE_SMOOTH } from '../losses/supervised.js';
-import type { Box3 } from '../data/index.js';
+import { crossEntropy, DICE_SMOOTH, foregroundProbability } from '../losses/supervised.js';
+import { boxShape, boxVoxels, type Box3 } from '../data/index.js';
 import { packUnitInterval, unpackUnitInterval, type ExchangeDtype, type PeerViews } from './exchange.js';
 import {
   cutMixSlots,
@@ -122,8 +122,8 @@ export async function computeGradients(
   peer: PeerViews | null,
   settings: StepSettings,
   ctx: GradientContext,
-  role: 1 | 2,
 ): Promise<StepGradients> {
+  const role = ctx.role;
   const semi = settings.semiSupervised;
   if (semi && !peer) throw new Error('computeGradients: semi-supervised training needs the peer views');
   const [B, X, Y, Z] = batchShape(rb);
@@ -132,7 +132,8 @@ export async function computeGradients(
 
   const pseudo = semi ? pseudoForRole(unpackUnitInterval(peer!.pseudo), [B, X, Y, Z, C], rb, settings, role) : null;
   const local = localStatistics(rb, pseudo, settings);
-  if (ctx.replicas > 1) Object.assign(local, diceStatistics(model, rb, settings, ctx));
+  const inputF = forwardFInput(rb, settings, ctx);
+  if (ctx.replicas > 1) Object.assign(local, diceStatistics(model, rb, inputF, settings, ctx));
   const global = ctx.replicas > 1 && ctx.reduce ? await ctx.reduce(local) : local;
 
   const vars = [...model.params.entries()];
@@ -154,11 +155,8 @@ export async function computeGradients(
 
   // Pass A: supervised + translation terms (out_f, and out_s for intra pairing).
   const passA = tf.variableGrads(() => {
-    const inputSlots = semi ? Array.from({ length: B }, (_, i) => i) : rb.labeledSlots;
-    const keys = inputSlots.map((i) => rb.slotKeys[i]!);
-    const fValues = semi ? rb.batch.f : selectSlotValues(rb.batch.f, B, rb.labeledSlots);
-    const xF = tf.tensor5d(withInputNoise(fValues, settings.inputNoise, ctx, 'f', keys), [inputSlots.length, X, Y, Z, 1]);
-    const outF = model.forward(xF, { training: true, dropout: dropoutStreams(ctx, 'f', keys) });
+    const xF = tf.tensor5d(inputF.values, [inputF.keys.length, X, Y, Z, 1]);
+    const outF = model.forward(xF, { training: true, dropout: dropoutStreams(ctx, 'f', inputF.keys) });
     const labeledLogits = semi ? selectSlots(outF, rb.labeledSlots) : outF;
     const labels = tf.tensor4d(Int32Array.from(selectLabels(rb)), [rb.labeledSlots.length, X, Y, Z], 'int32');
     const sup = supervisedTerm(labeledLogits, labels, global, ctx.replicas);
@@ -240,21 +238,27 @@ function localStatistics(rb: ReplicaBatch, pseudo: Float32Array | null, settings
   return stats;
 }
 
-/**
- * Σpt, Σp², Σt² of this replica's labelled slots, from a forward without tape that repeats the
- * gradient pass's forward exactly (same noise and dropout, BN statistics left alone): only needed
- * when Dice must be normalised over several replicas.
- */
-function diceStatistics(model: VNet, rb: ReplicaBatch, settings: StepSettings, ctx: StepContext): Partial<StepStatistics> {
-  const [B, X, Y, Z] = batchShape(rb);
+/** The f-crop forward's input: every slot (semi-supervised) or the labelled ones, with input noise. */
+function forwardFInput(rb: ReplicaBatch, settings: StepSettings, ctx: StepContext): { keys: string[]; values: Float32Array } {
+  const B = rb.batch.shape[0];
   const semi = settings.semiSupervised;
   const inputSlots = semi ? Array.from({ length: B }, (_, i) => i) : rb.labeledSlots;
   const keys = inputSlots.map((i) => rb.slotKeys[i]!);
   const fValues = semi ? rb.batch.f : selectSlotValues(rb.batch.f, B, rb.labeledSlots);
+  return { keys, values: withInputNoise(fValues, settings.inputNoise, ctx, 'f', keys) };
+}
+
+/**
+ * Σpt, Σp², Σt² of this replica's labelled slots, from a forward without tape that repeats the
+ * gradient pass's forward exactly (same input, noise and dropout, BN statistics left alone): only
+ * needed when Dice must be normalised over several replicas.
+ */
+function diceStatistics(model: VNet, rb: ReplicaBatch, input: { keys: string[]; values: Float32Array }, settings: StepSettings, ctx: StepContext): Partial<StepStatistics> {
+  const [, X, Y, Z] = batchShape(rb);
   return disposingScope(() => {
-    const xF = tf.tensor5d(withInputNoise(fValues, settings.inputNoise, ctx, 'f', keys), [inputSlots.length, X, Y, Z, 1]);
-    const outF = model.forward(xF, { training: true, dropout: dropoutStreams(ctx, 'f', keys), updateStatistics: false });
-    const logits = semi ? selectSlots(outF, rb.labeledSlots) : outF;
+    const xF = tf.tensor5d(input.values, [input.keys.length, X, Y, Z, 1]);
+    const outF = model.forward(xF, { training: true, dropout: dropoutStreams(ctx, 'f', input.keys), updateStatistics: false });
+    const logits = settings.semiSupervised ? selectSlots(outF, rb.labeledSlots) : outF;
     const p = foregroundProbability(logits);
     const t = tf.tensor4d(Float32Array.from(selectLabels(rb), (v) => (v === 1 ? 1 : 0)), p.shape as [number, number, number, number]);
     const sums = tf.stack([tf.sum(tf.mul(p, t)), tf.sum(tf.square(p)), tf.sum(t)]).dataSync();
@@ -263,8 +267,8 @@ function diceStatistics(model: VNet, rb: ReplicaBatch, settings: StepSettings, c
 }
 
 function supervisedTerm(logits: tf.Tensor5D, labels: tf.Tensor4D, global: StepStatistics, replicas: number): { loss: tf.Scalar; ce: number; dice: number } {
-  const sup = supervisedLoss(logits, labels);
   if (replicas === 1) {
+    const sup = supervisedLoss(logits, labels);
     return { loss: sup.loss, ce: sup.ce.dataSync()[0]!, dice: sup.dice.dataSync()[0]! };
   }
   // Dice over all replicas: a surrogate linear in this replica's sums with the global
@@ -276,7 +280,7 @@ function supervisedTerm(logits: tf.Tensor5D, labels: tf.Tensor4D, global: StepSt
   const p = foregroundProbability(logits);
   const t = tf.cast(tf.equal(labels, 1), 'float32');
   const surrogate = tf.add(tf.mul(tf.sum(tf.mul(p, t)), dIntersection), tf.mul(tf.sum(tf.square(p)), dPrediction));
-  const ce = tf.div(sup.ce, replicas) as tf.Scalar;
+  const ce = tf.div(crossEntropy(logits, labels), replicas) as tf.Scalar;
   const diceValue = (1 - numerator / denominator) / replicas;
   return { loss: tf.mul(tf.add(ce, surrogate), 0.5) as tf.Scalar, ce: ce.dataSync()[0]!, dice: diceValue };
 }
@@ -295,23 +299,10 @@ function selectLabels(rb: ReplicaBatch): Uint8Array {
   return selectSlotValues(rb.batch.labelF, rb.batch.shape[0], rb.labeledSlots);
 }
 
-function foregroundProbability(logits: tf.Tensor5D): tf.Tensor4D {
-  return tf.squeeze(tf.slice(tf.softmax(logits), [0, 0, 0, 0, 1], [-1, -1, -1, -1, 1]), [4]) as tf.Tensor4D;
-}
-
 /** Sample i of a [B, x, y, z, C] tensor restricted to a box, as [x, y, z, C]. */
 export function sliceBox(t: tf.Tensor5D, i: number, box: Box3): tf.Tensor4D {
-  const size = [0, 1, 2].map((k) => box.end[k]! - box.start[k]!);
-  return tf.reshape(tf.slice(t, [i, box.start[0], box.start[1], box.start[2], 0], [1, size[0]!, size[1]!, size[2]!, t.shape[4]]), [
-    size[0]!,
-    size[1]!,
-    size[2]!,
-    t.shape[4],
-  ]);
-}
-
-function boxVoxels(box: Box3): number {
-  return [0, 1, 2].reduce((n, k) => n * Math.max(0, box.end[k]! - box.start[k]!), 1);
+  const [sx, sy, sz] = boxShape(box);
+  return tf.reshape(tf.slice(t, [i, box.start[0], box.start[1], box.start[2], 0], [1, sx, sy, sz, t.shape[4]]), [sx, sy, sz, t.shape[4]]);
 }
 
 function copyOf(t: tf.Tensor): Float32Array {
