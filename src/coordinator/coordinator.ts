@@ -484,15 +484,17 @@ export class Coordinator {
   }
 
   private checkLiveness(): void {
-    const lost = this.registry.silent(this.heartbeatTimeout);
+    const lost = this.registry.silent(this.heartbeatTimeout, (id) => this.evaluations.isEvaluating(id));
     this.o.observer?.onWorkers?.(this.registry.countsByState(this.heartbeatTimeout));
-    if (lost.length === 0) return;
-    const assignedLost = lost.filter((w) => this.placements.some((x) => x.worker.id === w.id));
     for (const w of lost) {
       this.log.warn('worker.lost', { worker: w.id, silent_ms: Date.now() - w.lastSeen });
       this.registry.markDead(w.id);
     }
-    void this.evaluations.redispatch(new Set(lost.map((w) => w.id)), this.idleWorkers()).catch(() => {});
+    if (this.evaluations.outstanding > 0) {
+      const live = new Set(this.registry.alive(this.heartbeatTimeout).map((w) => w.id));
+      void this.evaluations.redispatch((id) => live.has(id), this.idleWorkers()).catch(() => {});
+    }
+    const assignedLost = lost.filter((w) => this.placements.some((x) => x.worker.id === w.id));
     if (assignedLost.length > 0) this.fail(`lost worker(s) ${assignedLost.map((w) => w.id).join(', ')}`);
   }
 

@@ -92,10 +92,18 @@ export class Evaluations {
     if (!stillUsed && !this.pinned(p.weights)) await this.d.objects.delete(p.weights);
   }
 
-  /** Evaluations whose worker was lost go to other idle workers (or wait for the next chance). */
-  async redispatch(lost: Set<string>, idle: WorkerRecord[]): Promise<void> {
+  /** Whether `workerId` is running one of the pending evaluations. */
+  isEvaluating(workerId: string): boolean {
+    return [...this.pending.values()].some((p) => p.worker === workerId);
+  }
+
+  /**
+   * Evaluations whose worker is no longer live go to idle workers; with none idle they wait for
+   * the next call (the coordinator calls this on every liveness check).
+   */
+  async redispatch(live: (workerId: string) => boolean, idle: WorkerRecord[]): Promise<void> {
     for (const [evalId, p] of [...this.pending]) {
-      if (!lost.has(p.worker) || idle.length === 0) continue;
+      if (live(p.worker) || idle.length === 0) continue;
       this.pending.delete(evalId);
       await this.dispatch(p.k, p.role, p.weights, idle[this.idleTurn++ % idle.length]!);
     }

@@ -60,10 +60,13 @@ export class WorkerRegistry {
       .sort((a, b) => deviceRank(a) - deviceRank(b) || a.id.localeCompare(b.id));
   }
 
-  /** Assigned workers not heard from within `timeoutMs`. */
-  silent(timeoutMs: number): WorkerRecord[] {
+  /**
+   * Workers the run depends on — assigned ones, and those `busy` names (e.g. running an
+   * evaluation) — not heard from within `timeoutMs`.
+   */
+  silent(timeoutMs: number, busy: (id: string) => boolean = () => false): WorkerRecord[] {
     const t = this.now();
-    return [...this.workers.values()].filter((w) => w.assigned && !this.dead.has(w.id) && t - w.lastSeen > timeoutMs);
+    return [...this.workers.values()].filter((w) => (w.assigned || busy(w.id)) && !this.dead.has(w.id) && t - w.lastSeen > timeoutMs);
   }
 
   /** After an outage of the coordinator's own connection nobody could be heard: start the clocks anew. */
