@@ -90,7 +90,6 @@ export class Coordinator {
   private placements: Placement[] = [];
   private pairs = 0;
   private iteration = 0;
-  private highest = 0;
   private failure: EpochFailure | null = null;
   private failWaiters: ((e: EpochFailure) => void)[] = [];
   private liveness: NodeJS.Timeout | null = null;
@@ -204,7 +203,6 @@ export class Coordinator {
     const cases = { labeled: this.o.data.labeled, unlabeled: this.o.data.unlabeled, shapes: this.o.data.shapes };
     this.planner = new StepPlanner(config, cases, this.state.shards, this.state.shardBatch);
     this.iteration = this.state.iteration;
-    this.highest = this.state.iteration;
   }
 
   private async train(): Promise<void> {
@@ -338,7 +336,6 @@ export class Coordinator {
     }
     const done = (await Promise.all(this.placements.map((x) => this.await(`${epoch}/step/${t}/${x.worker.id}`)))) as StepDoneMessage[];
     this.iteration = k;
-    if (k > this.highest) this.highest = k;
     const terms: Partial<Record<Role, LossTerms>> = {};
     const confident: Partial<Record<Role, { positive: number; negative: number }>> = {};
     const phases: Record<string, number> = {};

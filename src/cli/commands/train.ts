@@ -47,9 +47,6 @@ export function registerTrain(program: Command): void {
     }
     const logger = createLogger({ component: 'train' });
     const out = resolve(flags.out ?? `runs/${config.name}`);
-    const { initBackend } = await import('../../shared/backend/index.js');
-    const backend = await initBackend(flags.backend);
-    logger.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
     if (flags.nats) {
       // Cluster mode: this process coordinates; workers run `tracoco worker`.
       const { runCoordinatorCommand } = await import('./coordinator.js');
@@ -58,6 +55,10 @@ export function registerTrain(program: Command): void {
       printResult(Boolean(flags.json), { out, ...summary }, () => summaryText(out, summary));
       return;
     }
+    // Local mode computes here; a coordinator (above) only plans, so it needs no backend.
+    const { initBackend } = await import('../../shared/backend/index.js');
+    const backend = await initBackend(flags.backend);
+    logger.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
     const { runLocal } = await import('../../local/run-local.js');
     const { progressObserver } = await import('../progress.js');
     const { combineObservers } = await import('../../coordinator/observer.js');

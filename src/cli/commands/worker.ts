@@ -74,12 +74,15 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
   const { createBatchPool } = await import('../../worker/batch-pool.js');
   const pool = createBatchPool();
   const worker = new TrainingWorker({ workerId, transport, resources, logger, heartbeat, observer, batchBuilder: pool?.build, shareCases: pool !== null });
-  const stop = async (signal: string) => {
-    logger.info('worker.stopping', { signal });
+  const close = async () => {
     await worker.stop();
     await pool?.close();
     await transport.close();
     await telemetry?.close();
+  };
+  const stop = async (signal: string) => {
+    logger.info('worker.stopping', { signal });
+    await close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -88,10 +91,7 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
   logger.info('worker.started', { prefix: flags.prefix, device: resources.device });
   await worker.finished;
   logger.info('worker.released', {});
-  await worker.stop();
-  await pool?.close();
-  await transport.close();
-  await telemetry?.close();
+  await close();
 }
 
 function pickStrings(o: object): Record<string, string | undefined> {
