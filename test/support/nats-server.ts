@@ -4,7 +4,6 @@
  * Tests skip with `skipUnlessBinary('nats-server')` (test/support/env.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

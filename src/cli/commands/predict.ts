@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
-import { formatShape, spacingAffine, elementCount, type Affine, type Shape3, type Vec3 } from '../../shared/volume.js';
+import { formatShape, elementCount, type Affine, type Shape3, type Vec3 } from '../../shared/volume.js';
 import { oneOf, positiveInt, printResult, shapeXYZ } from '../options.js';
 
 const DEFAULT_PATCH: Shape3 = [112, 112, 80];
@@ -78,15 +78,8 @@ interface InputVolume {
 async function readInput(path: string): Promise<InputVolume> {
   const io = await import('../../shared/io/index.js');
   const format = io.volumeFormat(path);
-  if (format === 'hdf5') {
-    const c = await io.readHdf5Case(path);
-    return { image: io.toImageArray(c.image, c.shape, path), shape: c.shape, spacing: [1, 1, 1], affine: spacingAffine([1, 1, 1]) };
-  }
-  if (format !== 'nifti') throw new TracocoError(`expected a .nii, .nii.gz or .h5 file, got ${path}`, { flag: '--input' });
-  const v = await io.readNifti(path);
-  if (v.shape.length !== 3) throw new TracocoError(`expected a 3D image, got shape ${formatShape(v.shape)}`, { file: path });
-  const shape: Shape3 = [v.shape[0]!, v.shape[1]!, v.shape[2]!];
-  return { image: io.toImageArray(v.data, shape, path), shape, spacing: v.spacing, affine: v.affine };
+  if (format !== 'nifti' && format !== 'hdf5') throw new TracocoError(`expected a .nii, .nii.gz or .h5 file, got ${path}`, { flag: '--input' });
+  return io.loadCase({ id: path, image: path, label: null });
 }
 
 /** Reads the checkpoint and image, predicts, writes the NIfTI output. */

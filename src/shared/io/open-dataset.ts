@@ -15,7 +15,7 @@ import type { Case, Dataset, Split } from './dataset.js';
 import { readHdf5Case } from './hdf5.js';
 import { MSD_JSON, readMsdDatasetJson, type MsdCase } from './msd.js';
 import { readNifti } from './nifti.js';
-import { checkFinite, checkLabelRange, checkSameShape, toImageArray, toLabelArray } from './validate.js';
+import { checkSameShape, toImageArray, toLabelArray, validateCase } from './validate.js';
 
 export type VolumeFormat = 'nifti' | 'hdf5';
 
@@ -63,8 +63,7 @@ export async function loadCase(source: CaseSource, options: LoadOptions = {}): P
   if (format === 'hdf5') {
     if (source.label) throw new TracocoError('an HDF5 case holds its own label; a separate label file is not supported', { file: source.label });
     const c = await readHdf5Case(source.image);
-    checkFinite(c.image, c.shape, `${source.image} dataset 'image'`);
-    if (c.label) checkLabelRange(c.label, c.shape, `${source.image} dataset 'label'`, options.classes);
+    validateCase(c, { image: `${source.image} dataset 'image'`, label: `${source.image} dataset 'label'` }, options.classes);
     const spacing: Vec3 = [1, 1, 1];
     return { id: source.id, image: c.image, label: c.label, shape: c.shape, spacing, affine: spacingAffine(spacing) };
   }
