@@ -6,8 +6,16 @@ import cliProgress from 'cli-progress';
 import type { TrainingObserver } from '../coordinator/observer.js';
 import type { Logger } from '../shared/log.js';
 
-export function progressObserver(logger: Logger, options: { tty?: boolean; label?: string } = {}): TrainingObserver {
+export interface ProgressOptions {
+  tty?: boolean;
+  label?: string;
+  /** Draw the run's bar as one line of this multi-bar (e.g. under an experiment's bar). */
+  multibar?: cliProgress.MultiBar;
+}
+
+export function progressObserver(logger: Logger, options: ProgressOptions = {}): TrainingObserver {
   const tty = options.tty ?? Boolean(process.stderr.isTTY);
+  const multibar = options.multibar;
   let bar: cliProgress.SingleBar | null = null;
   let every = 1;
   let last = 0;
@@ -19,12 +27,13 @@ export function progressObserver(logger: Logger, options: { tty?: boolean; label
       log = logger.child({ run: runId });
       log.info('train.start', { iteration, max_iterations: maxIterations, resumed });
       every = Math.max(1, Math.floor(maxIterations / 50));
-      if (tty) {
-        bar = new cliProgress.SingleBar(
-          { format: `${label} |{bar}| {value}/{total} it | loss m1 {m1} m2 {m2} | {speed} s/it | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(maxIterations, iteration, { m1: '-', m2: '-', speed: '-' });
+      const format = `${label} |{bar}| {value}/{total} it | loss m1 {m1} m2 {m2} | {speed} s/it | ETA {eta_formatted}`;
+      const payload = { m1: '-', m2: '-', speed: '-' };
+      if (multibar) {
+        bar = multibar.create(maxIterations, iteration, payload, { format });
+      } else if (tty) {
+        bar = new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+        bar.start(maxIterations, iteration, payload);
       }
     },
     onStep: (r) => {
@@ -48,13 +57,19 @@ export function progressObserver(logger: Logger, options: { tty?: boolean; label
       }
     },
     onEval: (e) => {
+      const fields = { iteration: e.iteration, model: e.role, dice: round(e.mean.dice), jaccard: round(e.mean.jaccard), hd95: round(e.mean.hd95), asd: round(e.mean.asd), best: e.best };
+      if (multibar) {
+        multibar.log(`${label}: eval at ${e.iteration}, model ${e.role}: Dice ${e.mean.dice.toFixed(4)}\n`);
+        return;
+      }
       bar?.stop();
-      log.info('train.eval', { iteration: e.iteration, model: e.role, dice: round(e.mean.dice), jaccard: round(e.mean.jaccard), hd95: round(e.mean.hd95), asd: round(e.mean.asd), best: e.best });
+      log.info('train.eval', fields);
       if (bar && e.iteration < (bar.getTotal?.() ?? Infinity)) bar.start(bar.getTotal(), e.iteration);
     },
     onRecovery: (r) => log.warn('train.recovery', { reason: r.reason, rollback_to: r.iteration, epoch: r.epoch }),
     onFinish: ({ iteration, best }) => {
-      bar?.stop();
+      if (multibar && bar) multibar.remove(bar);
+      else bar?.stop();
       log.info('train.finish', { iteration, best_dice: best ? round(best.dice) : null, best_model: best?.role, best_iteration: best?.iteration });
     },
   };

@@ -21,6 +21,7 @@ import {
   type Subscription,
   type Transport,
 } from '../shared/protocol/index.js';
+import { periodicEvalDue } from '../shared/evaluation/settings.js';
 import { hashString } from '../shared/random.js';
 import type { LossTerms } from '../shared/training/step.js';
 import { Mailbox } from '../shared/mailbox.js';
@@ -230,8 +231,7 @@ export class Coordinator {
 
   private evalDue(k: number): boolean {
     if (this.o.data.evalIds.length === 0) return false;
-    const every = this.o.config.eval.every;
-    return k === this.maxIterations || (every > 0 && k % every === 0);
+    return k === this.maxIterations || periodicEvalDue(this.o.config.eval, this.planner.iterationsPerEpoch, k);
   }
 
   /** (Re)assigns roles for a new epoch and starts everyone from the last checkpoint. */

@@ -3,6 +3,9 @@
  * `data.labeled` ids of the train split are labelled, the next `data.unlabeled` (default: the
  * rest) unlabelled — the reference's convention — and the `eval.split` ids (falling back to
  * `test` when the dataset has no `eval` split) are evaluated.
+ *
+ * Training cases are resampled by `data.scale` here, once (GUIDE §4); evaluation cases stay on
+ * their stored grid, since evaluation scores the stored labels.
  */
 import type { TracocoConfig } from '../shared/config/index.js';
 import { TracocoError } from '../shared/errors.js';
@@ -10,6 +13,7 @@ import type { Dataset, Split } from '../shared/io/index.js';
 import type { Logger } from '../shared/log.js';
 import type { CasePayload } from '../shared/protocol/index.js';
 import type { Shape3 } from '../shared/volume.js';
+import { resampleLinear, resampleNearest, scaledShape } from '../shared/data/resample.js';
 
 export interface TrainingData {
   labeled: string[];
@@ -39,11 +43,18 @@ export async function loadTrainingData(dataset: Dataset, config: TracocoConfig, 
   const cases = new Map<string, CasePayload>();
   const ids = [...new Set([...labeled, ...unlabeled, ...evalIds])];
   let done = 0;
+  const scale = config.data.scale;
+  const training = new Set([...labeled, ...unlabeled]);
+  const both = evalIds.find((id) => training.has(id));
+  if (scale !== 1 && both !== undefined) {
+    throw new TracocoError(`case '${both}' is both trained on (resampled by data.scale) and evaluated (stored grid)`, { field: 'eval.split' });
+  }
   for (const id of ids) {
     const c = await dataset.load(id, { classes: config.data.classes });
     const needsLabel = labeled.includes(id) || evalIds.includes(id);
     if (needsLabel && !c.label) throw new TracocoError(`case '${id}' has no label but is used as labelled/evaluation data`, { file: dataset.root });
-    cases.set(id, { id, shape: [...c.shape], image: c.image, label: c.label });
+    const payload: CasePayload = { id, shape: [...c.shape], image: c.image, label: c.label };
+    cases.set(id, training.has(id) && scale !== 1 ? resampleCase(payload, scale) : payload);
     if (++done % 10 === 0 || done === ids.length) logger.info('data.loaded', { done, total: ids.length });
   }
   const shapes = new Map([...cases].map(([id, c]) => [id, c.shape as Shape3]));
@@ -54,4 +65,11 @@ function pickEvalSplit(dataset: Dataset, wanted: Split): Split | null {
   if (dataset.hasSplit(wanted)) return wanted;
   if (wanted === 'eval' && dataset.hasSplit('test')) return 'test';
   return null;
+}
+
+/** A case on the grid scaled by `scale`: trilinear image, nearest label. */
+export function resampleCase(c: CasePayload, scale: number): CasePayload {
+  const shape = c.shape as Shape3;
+  const grid = scaledShape(shape, scale);
+  return { id: c.id, shape: [...grid], image: resampleLinear(c.image, shape, grid), label: c.label ? resampleNearest(c.label, shape, grid) : null };
 }

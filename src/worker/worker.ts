@@ -7,7 +7,7 @@
 import type { Logger } from '../shared/log.js';
 import { errorMessage } from '../shared/errors.js';
 import { intensityRange } from '../shared/data/index.js';
-import { evaluateCase, renderMiddleSlices, type EvaluatedCase } from '../shared/evaluation/index.js';
+import { evaluateCase, evaluationSettingsFrom, renderMiddleSlices, type EvaluatedCase } from '../shared/evaluation/index.js';
 import { meanMetrics } from '../shared/metrics/index.js';
 import { PROTOCOL_VERSION, subjects, type AssignMessage, type CasePayload, type CasesMessage, type CheckpointMessage, type EvaluateMessage, type Message, type ReduceMessage, type Role, type StepMessage, type Subscription, type Transport, type ViewsMessage, type WorkerInbound, type WorkerResources, type WorkerState } from '../shared/protocol/index.js';
 import { decodeMessage } from '../shared/protocol/codec.js';
@@ -368,7 +368,7 @@ export class TrainingWorker {
     this.setState('evaluating');
     try {
       const e = config.eval;
-      const settings = { patch: e.patch, strideXY: e.stride_xy, strideZ: e.stride_z, batch: e.batch, postProcess: e.post_process };
+      const settings = evaluationSettingsFrom(config);
       const results: EvaluatedCase[] = [];
       const slices: { id: string; png: Uint8Array }[] = [];
       for (const id of m.caseIds) {

@@ -48,7 +48,7 @@ export function sampleMessages(): Record<MessageType, Message> {
     'worker-error': { v, type: 'worker-error', workerId: 'w-3', epoch: 2, error: 'out of memory' },
     assign: {
       v, type: 'assign', runId: 'run-9', epoch: 2, role: 1, pair: 0, pairs: 1, peer: 'w-2', replicas: ['w-1'],
-      config: validateConfig(presets.phantom, 'phantom'),
+      config: validateConfig(presets.phantom!.base, 'phantom'),
       checkpoint: { iteration: 100, models: { 1: { weights: 'a', optimizer: 'b' }, 2: { weights: 'c', optimizer: 'd' } } },
     },
     cases: {

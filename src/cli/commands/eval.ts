@@ -4,7 +4,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { formatShape, type Shape3 } from '../../shared/volume.js';
-import { oneOf, positiveInt, printResult, shapeXYZ } from '../options.js';
+import { oneOf, positiveInt, positiveNumber, printResult, shapeXYZ } from '../options.js';
 import type { SegmentationMetrics } from '../../shared/metrics/index.js';
 
 interface EvalFlags {
@@ -17,6 +17,7 @@ interface EvalFlags {
   strideZ: number;
   postProcess?: boolean;
   batch: number;
+  scale: number;
   backend?: string;
   slices?: string;
   json?: boolean;
@@ -41,6 +42,7 @@ export function registerEval(program: Command): void {
     .option('--stride-z <n>', 'window stride along z', positiveInt, 4)
     .option('--post-process', 'drop 26-connected components under 8000 voxels before scoring')
     .option('--batch <n>', 'windows per forward pass', positiveInt, 1)
+    .option('--scale <f>', "the model's training scale (data.scale): predict on the image resampled by it, score on the stored grid", positiveNumber, 1)
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
     .option('--slices <dir>', 'write a PNG of the middle slices per case to this directory')
     .option('--json', 'print {dice, jaccard, hd95, asd, cases:[...]} as one JSON object')
@@ -75,6 +77,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
         strideZ: flags.strideZ,
         batch: flags.batch,
         postProcess: Boolean(flags.postProcess),
+        scale: flags.scale,
       });
       cases.push(r.metrics);
       logger.info('eval.case', { ...r.metrics, done: cases.length, total: sources.length });

@@ -10,6 +10,7 @@ import { registerConvert } from './convert.js';
 import { registerImportTorch } from './import-torch.js';
 import { registerBench } from './bench.js';
 import { registerDemo } from './demo.js';
+import { registerExperiment } from './experiment.js';
 
 /** Every subcommand registers itself on the program; order here is the order in `--help`. */
 export type RegisterCommand = (program: Command) => void;
@@ -18,6 +19,7 @@ export const commandModules: RegisterCommand[] = [
   registerDemo,
   registerSynth,
   registerTrain,
+  registerExperiment,
   registerCoordinator,
   registerWorker,
   registerEval,

@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadConfig, configToYaml, type ConfigInput } from '../../shared/config/index.js';
+import { loadConfig, configToYaml } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/log.js';
-import { nonNegativeInt, positiveInt, portNumber, printResult } from '../options.js';
+import { portNumber, printResult } from '../options.js';
+import { addRunConfigFlags, runConfigOverrides } from '../run-flags.js';
 import { startTelemetry } from '../telemetry.js';
 import { addNatsFlags, type NatsFlags } from '../../transport/nats-options.js';
 
@@ -26,21 +27,17 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('train two co-trained VNets (local mode unless --nats)')
-    .requiredOption('--config <file|preset>', 'YAML config file or preset (la, pancreas, phantom)')
-    .option('--data <dir>', "dataset root (overrides the config's data.root)")
+    .requiredOption('--config <file|preset>', 'YAML config file or preset (la, la-cpu, pancreas, phantom)')
     .option('--out <dir>', 'run directory (default runs/<config name>); an existing run there resumes')
     .option('--nats <url>', 'run as the cluster coordinator on this NATS server')
-    .option('--max-iterations <n>', 'override train.max_iterations', positiveInt)
-    .option('--labeled <n>', 'override data.labeled', positiveInt)
-    .option('--seed <s>', 'override seed', nonNegativeInt)
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portNumber)
-    .option('--set <path=value>', 'override any config field, e.g. --set train.lr=0.01 (repeatable)', collect, [])
     .option('--print-config', 'print the resolved config as YAML and exit')
     .option('--json', 'print the run summary as one JSON object');
+  addRunConfigFlags(cmd);
   addNatsFlags(cmd);
   cmd.action(async (flags: TrainFlags) => {
-    const config = loadConfig({ configArg: flags.config, flags: overridesOf(flags), set: flags.set });
+    const config = loadConfig({ configArg: flags.config, flags: runConfigOverrides(flags), set: flags.set });
     if (flags.printConfig) {
       process.stdout.write(configToYaml(config));
       return;
@@ -79,19 +76,6 @@ export function registerTrain(program: Command): void {
       await telemetry?.close();
     }
   });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function overridesOf(flags: TrainFlags): ConfigInput {
-  const o: ConfigInput = {};
-  if (flags.data !== undefined) o.data = { root: flags.data };
-  if (flags.labeled !== undefined) o.data = { ...o.data, labeled: flags.labeled };
-  if (flags.maxIterations !== undefined) o.train = { max_iterations: flags.maxIterations };
-  if (flags.seed !== undefined) o.seed = flags.seed;
-  return o;
 }
 
 function summaryText(out: string, s: { iteration: number; best: { dice: number; role: number; iteration: number } | null }): string {

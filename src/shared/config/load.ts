@@ -1,12 +1,13 @@
 /**
- * Resolves a run's configuration: schema defaults < preset < YAML file < CLI flags < `--set`
- * overrides, then validates once. Errors name the file and the dotted field at fault.
+ * Resolves a run's configuration: schema defaults < preset < the preset's published row for the
+ * run's `data.labeled` < YAML file < CLI flags < `--set` overrides, then validates once. Errors
+ * name the file and the dotted field at fault.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { TracocoError } from '../errors.js';
-import { configSchema, type ConfigInput, type TracocoConfig } from './schema.js';
-import { presets, presetNames } from './presets.js';
+import { configSchema, dataSchema, type ConfigInput, type TracocoConfig } from './schema.js';
+import { presetRow, presets, presetNames, type Preset } from './presets.js';
 
 type Plain = Record<string, unknown>;
 
@@ -21,11 +22,20 @@ export interface ConfigSource {
 }
 
 export function loadConfig(source: ConfigSource): TracocoConfig {
-  const { base, origin } = readBase(source.configArg);
-  let merged: Plain = base;
-  if (source.flags) merged = deepMerge(merged, source.flags as Plain);
-  for (const assignment of source.set ?? []) merged = deepMerge(merged, parseAssignment(assignment));
-  return validateConfig(merged, origin);
+  const { preset, file, origin } = readBase(source.configArg);
+  let over: Plain = file;
+  if (source.flags) over = deepMerge(over, source.flags as Plain);
+  for (const assignment of source.set ?? []) over = deepMerge(over, parseAssignment(assignment));
+  return validateConfig(deepMerge(presetLayer(preset, over), over), origin);
+}
+
+/** The preset's base with its published row for the labelled count that `over` (or the preset) asks for. */
+function presetLayer(preset: Preset | null, over: Plain): Plain {
+  if (!preset) return {};
+  const base = structuredClone(preset.base) as Plain;
+  const labeled = [over, base].map((p) => (isPlain(p['data']) ? p['data']['labeled'] : undefined)).find((v) => v !== undefined);
+  const row = presetRow(preset, typeof labeled === 'number' ? labeled : dataSchema.shape.labeled.parse(undefined));
+  return row ? deepMerge(base, structuredClone(row.config) as Plain) : base;
 }
 
 export function validateConfig(input: unknown, origin: string): TracocoConfig {
@@ -44,8 +54,8 @@ export function configToYaml(config: TracocoConfig): string {
   return stringifyYaml(config);
 }
 
-function readBase(arg: string): { base: Plain; origin: string } {
-  if (arg in presets) return { base: structuredClone(presets[arg]) as Plain, origin: `preset '${arg}'` };
+function readBase(arg: string): { preset: Preset | null; file: Plain; origin: string } {
+  if (arg in presets) return { preset: presets[arg]!, file: {}, origin: `preset '${arg}'` };
   if (!existsSync(arg)) {
     throw new TracocoError(`not a preset (${presetNames().join(', ')}) and no such file`, { file: arg });
   }
@@ -58,11 +68,11 @@ function readBase(arg: string): { base: Plain; origin: string } {
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new TracocoError('expected a mapping at the top level', { file: arg });
   const { preset, ...rest } = doc as Plain;
-  if (preset === undefined) return { base: rest, origin: arg };
+  if (preset === undefined) return { preset: null, file: rest, origin: arg };
   if (typeof preset !== 'string' || !(preset in presets)) {
     throw new TracocoError(`unknown preset '${String(preset)}' (expected ${presetNames().join(', ')})`, { file: arg, field: 'preset' });
   }
-  return { base: deepMerge(structuredClone(presets[preset]) as Plain, rest), origin: arg };
+  return { preset: presets[preset]!, file: rest, origin: arg };
 }
 
 function parseAssignment(assignment: string): Plain {

@@ -1,33 +1,89 @@
 /**
- * Named presets (`--config la|pancreas|phantom`): partial configs over the schema defaults.
- * `la` is the reference Left Atrium setting; `pancreas` the reference Pancreas-CT one; `phantom`
- * a schedule small enough for the synthetic demo to train in minutes on two CPU cores.
+ * Named presets (`--config la|pancreas|phantom|la-cpu`): partial configs over the schema defaults.
+ * `la` and `pancreas` follow the published scripts, whose schedule depends on the number of
+ * labelled cases: a preset's `rows` are picked by the run's `data.labeled` (GUIDE §5). `la-cpu` is
+ * the published LA method at a resolution and width two CPU cores train in under an hour; `phantom`
+ * is the demo's synthetic setting.
  */
 import type { ConfigInput } from './schema.js';
 
-export const presets: Record<string, ConfigInput> = {
-  la: { name: 'la' },
+/** Settings of the published script for one labelled-case count. */
+export interface PresetRow {
+  labeled: number;
+  config: ConfigInput;
+}
+
+export interface Preset {
+  base: ConfigInput;
+  /** Published rows by `data.labeled`; the nearest count applies (ties: the smaller). */
+  rows?: PresetRow[];
+}
+
+/** LA: 8 labels → unsup_weight 0.3 / 9000 iterations, 16 → 1.0 / 9000, 32 → 1.0 / 12000. */
+const LA_ROWS: PresetRow[] = [
+  { labeled: 8, config: { train: { unsup_weight: 0.3, max_iterations: 9000 } } },
+  { labeled: 16, config: { train: { unsup_weight: 1.0, max_iterations: 9000 } } },
+  { labeled: 32, config: { train: { unsup_weight: 1.0, max_iterations: 12000 } } },
+];
+
+export const presets: Record<string, Preset> = {
+  la: { base: { name: 'la' }, rows: LA_ROWS },
   pancreas: {
-    name: 'pancreas',
-    data: { root: './data/pancreas', labeled: 12, patch: [96, 96, 96], rot_flip: false, brightness: null },
-    train: { lr: 0.025, spatial_weight: 1.0 },
-    eval: { patch: [96, 96, 96], stride_xy: 16, stride_z: 16 },
+    base: {
+      name: 'pancreas',
+      data: { root: './data/pancreas', labeled: 12, patch: [96, 96, 96], rot_flip: false, brightness: null, translation: 'offset', translation_offset: 48 },
+      train: { lr: 0.025, spatial_weight: 1.0, input_noise: 0.05, input_noise_clamp: true },
+      // The published Pancreas script scores the final checkpoint only.
+      eval: { every: 0, every_epochs: null, start: 0, patch: [96, 96, 96], stride_xy: 16, stride_z: 16 },
+    },
+    rows: [
+      { labeled: 6, config: { train: { unsup_weight: 0.3, max_iterations: 10000 } } },
+      { labeled: 12, config: { train: { unsup_weight: 1.0, max_iterations: 10000 } } },
+      { labeled: 24, config: { train: { unsup_weight: 1.0, max_iterations: 15000 } } },
+    ],
   },
-  // Two labelled phantoms, 32^3 patches, a 4-filter VNet and 400 iterations: minutes on two CPU
-  // cores. With two labels an epoch is one iteration, so the ramp spans the first half of the run;
-  // the consistency weight is the reference's few-label setting (0.3). No Dropout3d: at 4
-  // channels p = 0.5 zeroes most features of a pass, so the pseudo-labels (train-mode passes, as
-  // in the reference) would be noise.
+  // The published LA method (same losses, sampler, augmentation, optimiser, ramp in epochs and
+  // evaluation cadence in epochs) at 0.4× resolution, VNet-8 and 1/6 of the iterations: one
+  // TraCoCo run with 8 labels fits in under an hour on two CPU cores. Patch and windows are the
+  // published 112×112×80 scaled by 0.4 and rounded to multiples of 16; strides scaled alike.
+  'la-cpu': {
+    base: {
+      name: 'la-cpu',
+      data: { root: './data/la', labeled: 8, scale: 0.4, patch: [48, 48, 32] },
+      model: { filters: 8 },
+      train: { max_iterations: 1500 },
+      eval: { every_epochs: 25, start: 800, patch: [48, 48, 32], stride_xy: 7, stride_z: 2, batch: 4 },
+      checkpoint: { every: 100 },
+    },
+    rows: [
+      { labeled: 8, config: { train: { unsup_weight: 0.3 } } },
+      { labeled: 16, config: { train: { unsup_weight: 1.0 } } },
+      { labeled: 32, config: { train: { unsup_weight: 1.0, max_iterations: 2000 } } },
+    ],
+  },
   phantom: {
-    name: 'phantom',
-    data: { root: './data/phantom', labeled: 2, patch: [32, 32, 32] },
-    model: { filters: 4, dropout: false },
-    train: { max_iterations: 400, rampup_length: 200, unsup_weight: 0.3 },
-    eval: { every: 100, split: 'test', patch: [32, 32, 32], stride_xy: 16, stride_z: 16, batch: 4 },
-    checkpoint: { every: 100 },
+    base: {
+      name: 'phantom',
+      data: { root: './data/phantom', labeled: 2, patch: [32, 32, 32] },
+      model: { filters: 4, dropout: false },
+      train: { max_iterations: 400, rampup_length: 200, unsup_weight: 0.3 },
+      eval: { every: 100, every_epochs: null, start: 0, split: 'test', patch: [32, 32, 32], stride_xy: 16, stride_z: 16, batch: 4 },
+      checkpoint: { every: 100 },
+    },
   },
 };
 
 export function presetNames(): string[] {
   return Object.keys(presets);
+}
+
+/** The row of `preset` for `labeled` cases: the nearest published count (ties: the smaller); null without rows. */
+export function presetRow(preset: Preset, labeled: number): PresetRow | null {
+  const rows = preset.rows ?? [];
+  let best: PresetRow | null = null;
+  for (const row of rows) {
+    const d = Math.abs(row.labeled - labeled);
+    if (!best || d < Math.abs(best.labeled - labeled) || (d === Math.abs(best.labeled - labeled) && row.labeled < best.labeled)) best = row;
+  }
+  return best;
 }

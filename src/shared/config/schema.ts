@@ -22,10 +22,18 @@ export const dataSchema = z
     rot_flip: z.boolean().default(true),
     /** Brightness factor range U(a, b), clipped to [0, 1]; null disables it. */
     brightness: z.tuple([z.number().positive(), z.number().positive()]).nullable().default([0.75, 1.25]),
-    /** Translation-pair sampler: `reference` (s before f, as the published code) or `symmetric`. */
-    translation: z.enum(['reference', 'symmetric']).default('reference'),
+    /** Translation-pair sampler: `reference` (s before f, as the published LA code), `symmetric`, or `offset` (published Pancreas). */
+    translation: z.enum(['reference', 'symmetric', 'offset']).default('reference'),
     /** Minimum overlap volume fraction for the symmetric sampler. */
     min_overlap: z.number().gt(0).max(1).default(0.5),
+    /** `offset` sampler: s starts this many voxels before f on each axis, clipped at 0 (Pancreas: 48). */
+    translation_offset: z.number().int().nonnegative().default(48),
+    /**
+     * Resampling factor per axis applied at load (image trilinear, label nearest), so a real dataset
+     * trains on a CPU at reduced resolution; evaluation resamples the probabilities back to the
+     * stored grid and scores against the stored labels (GUIDE §4).
+     */
+    scale: z.number().gt(0).max(4).default(1),
   })
   .strict();
 
@@ -50,6 +58,8 @@ export const trainSchema = z
     weight_decay: z.number().nonnegative().default(1e-4),
     /** Additive input noise U(-a, a) on every gradient forward. */
     input_noise: z.number().nonnegative().default(0.2),
+    /** Clamp the noisy input to [0, 1] (the published Pancreas and BraTS code). */
+    input_noise_clamp: z.boolean().default(false),
     /** CRC thresholds: γ (confident positive) and β (confident negative). */
     threshold: z.number().gt(0).lt(1).default(0.65),
     neg_threshold: z.number().gt(0).lt(1).default(0.1),
@@ -62,10 +72,13 @@ export const trainSchema = z
     /** Ramp length and start in epochs (× iterations per epoch). */
     rampup_length: z.number().nonnegative().default(40),
     rampup_start: z.number().nonnegative().default(0),
-    /** Translation view pairing: `cross` (peer model, what the cluster exchanges) or `intra` (reference code). */
-    pairing: z.enum(['cross', 'intra']).default('cross'),
-    /** KL form: `class` (over classes) or `reference` (the published code's computation). */
-    kl: z.enum(['class', 'reference']).default('class'),
+    /** Translation view pairing: `intra` (the same model's s-crop, the published code) or `cross` (the peer's). */
+    pairing: z.enum(['cross', 'intra']).default('intra'),
+    /**
+     * KL form: `reference` (the published code's computation) or `class` (KL over classes, whose
+     * entropy regulariser sharpens predictions instead of flattening them).
+     */
+    kl: z.enum(['class', 'reference']).default('reference'),
     /** 3D CutMix of model 2's unlabelled input and pseudo-labels. */
     cutmix: z.boolean().default(true),
     /** false: plain CE on argmax pseudo-labels instead of CRC (ablation). */
@@ -87,8 +100,12 @@ export const trainSchema = z
 
 export const evalSchema = z
   .object({
-    /** Evaluate every N iterations (0: only at the end). */
+    /** Evaluate every N iterations (0: only at the end); ignored when `every_epochs` is set. */
     every: z.number().int().nonnegative().default(1000),
+    /** Evaluate every N epochs (the published LA cadence: 25); null: use `every`. */
+    every_epochs: z.number().int().positive().nullable().default(25),
+    /** Periodic evaluations start after this iteration (published LA: 800); the final one always runs. */
+    start: z.number().int().nonnegative().default(800),
     /** Split evaluated during training: `eval` when the dataset has one, else `test`. */
     split: z.enum(['eval', 'test']).default('eval'),
     patch: shape3.default([112, 112, 80]),

@@ -25,6 +25,8 @@ export interface AugmentOptions {
   translation: TranslationMode;
   /** Minimum overlap volume fraction for `symmetric` translation pairs. */
   minOverlap: number;
+  /** How far s starts before f for `offset` translation pairs. */
+  translationOffset: number;
 }
 
 /** The reference's Left Atrium pipeline. */
@@ -35,6 +37,7 @@ export const LA_AUGMENT: AugmentOptions = {
   brightness: [0.75, 1.25],
   translation: 'reference',
   minOverlap: 0.5,
+  translationOffset: 48,
 };
 
 export interface SamplePlan {
@@ -83,7 +86,7 @@ export function planSample(rng: Random, volumeShape: Shape3, patch: Shape3, opti
   }
   const brightness = o.brightness === null ? 1 : rng.range(o.brightness[0], o.brightness[1]);
   const frame = paddedShape(rotatedShape(volumeShape, rot90), patch);
-  const pair = sampleTranslationPair(frame, patch, rng, { mode: o.translation, minOverlap: o.minOverlap });
+  const pair = sampleTranslationPair(frame, patch, rng, { mode: o.translation, minOverlap: o.minOverlap, offset: o.translationOffset });
   return { shape: [...volumeShape], rot90, flipAxis, brightness, frame: [...frame], ...pair };
 }
 

@@ -7,3 +7,4 @@ export * from './geometry.js';
 export * from './intensity.js';
 export * from './phantom.js';
 export * from './translation-pair.js';
+export * from './resample.js';

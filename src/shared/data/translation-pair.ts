@@ -11,18 +11,22 @@
  * - `symmetric`: f as above; s uniformly among all in-volume starts on either side of f whose
  *   overlap holds at least `minOverlap` of the patch's voxels (a volume fraction, not per axis),
  *   excluding s = f unless that is the only admissible start.
+ * - `offset`: the published Pancreas sampler: s starts `offset` voxels before f on each axis,
+ *   clipped at 0 (and at P - 1 voxels, so the overlap is never empty).
  */
 import { TracocoError } from '../errors.js';
 import type { Random } from '../random.js';
 import type { Shape3, Vec3 } from '../volume.js';
 import type { Box3 } from './geometry.js';
 
-export type TranslationMode = 'reference' | 'symmetric';
+export type TranslationMode = 'reference' | 'symmetric' | 'offset';
 
 export interface TranslationOptions {
   mode?: TranslationMode;
   /** Minimum overlap volume fraction in [0, 1] for `symmetric` (default 0.5). */
   minOverlap?: number;
+  /** How far s starts before f for `offset` (default 48). */
+  offset?: number;
 }
 
 export interface TranslationPair {
@@ -51,8 +55,12 @@ export function sampleTranslationPair(volumeShape: Shape3, patch: Shape3, rng: R
     startS = [referenceStartS(startF[0], patch[0], rng), referenceStartS(startF[1], patch[1], rng), referenceStartS(startF[2], patch[2], rng)];
   } else if (mode === 'symmetric') {
     startS = symmetricStartS(startF, maxStart, patch, minOverlap, rng);
+  } else if (mode === 'offset') {
+    const offset = options.offset ?? 48;
+    if (!(Number.isInteger(offset) && offset >= 0)) throw new TracocoError(`must be a non-negative integer, got ${offset}`, { field: 'offset' });
+    startS = startF.map((f, i) => Math.max(0, f - Math.min(offset, patch[i]! - 1))) as unknown as Vec3;
   } else {
-    throw new TracocoError(`unknown translation mode '${String(mode)}' (reference, symmetric)`, { field: 'translation' });
+    throw new TracocoError(`unknown translation mode '${String(mode)}' (reference, symmetric, offset)`, { field: 'translation' });
   }
   return { startF, startS, ...overlapBoxes(startF, startS, patch) };
 }

@@ -3,9 +3,14 @@
  * (min-max normalised input, softmax averaged over windows, argmax), optional removal of
  * 26-connected components under 8000 voxels, then Dice/Jaccard/95HD/ASD in voxels. With more
  * than two classes each foreground class is scored and the scores averaged.
+ *
+ * A model trained at `data.scale` ≠ 1 predicts on the image resampled to its training scale; the
+ * probabilities are resampled back to the stored grid (trilinear) before the argmax, so the
+ * metrics are always those of the stored labels (GUIDE §4).
  */
 import type { VNet } from '../model/index.js';
-import { slidingWindowPredict, type InputNormalization } from '../inference/index.js';
+import { argmaxLabels, slidingWindowPredict, type InputNormalization } from '../inference/index.js';
+import { resampleLinear, scaledShape } from '../data/resample.js';
 import { caseMetrics, meanMetrics, removeSmallComponents, DEFAULT_MIN_COMPONENT_VOXELS, type SegmentationMetrics } from '../metrics/index.js';
 import type { Shape3 } from '../volume.js';
 
@@ -17,6 +22,8 @@ export interface EvaluationSettings {
   batch: number;
   postProcess: boolean;
   normalize?: InputNormalization;
+  /** The training scale (`data.scale`, default 1). */
+  scale?: number;
 }
 
 export interface EvaluatedCase {
@@ -33,7 +40,18 @@ export interface EvaluationCase {
 }
 
 export async function evaluateCase(model: VNet, c: EvaluationCase, settings: EvaluationSettings): Promise<EvaluatedCase> {
-  const result = await slidingWindowPredict(model, c.image, c.shape, {
+  const { classes, probabilities } = await predictAtScale(model, c, settings);
+  let prediction = argmaxLabels(probabilities, classes);
+  if (settings.postProcess) prediction = postProcessLabels(prediction, c.shape, classes);
+  return { metrics: { id: c.id, ...scoreLabels(prediction, c.label, c.shape, classes) }, prediction };
+}
+
+/** Class probabilities `[X, Y, Z, classes]` on the stored grid of `c`, predicted at `settings.scale`. */
+export async function predictAtScale(model: VNet, c: Omit<EvaluationCase, 'label'>, settings: EvaluationSettings): Promise<{ classes: number; probabilities: Float32Array }> {
+  const scale = settings.scale ?? 1;
+  const grid = scale === 1 ? c.shape : scaledShape(c.shape, scale);
+  const image = scale === 1 ? c.image : resampleLinear(c.image, c.shape, grid);
+  const result = await slidingWindowPredict(model, image, grid, {
     patch: settings.patch,
     strideXY: settings.strideXY,
     strideZ: settings.strideZ,
@@ -41,9 +59,8 @@ export async function evaluateCase(model: VNet, c: EvaluationCase, settings: Eva
     normalize: settings.normalize ?? 'minmax',
     source: c.id,
   });
-  let prediction = result.labels;
-  if (settings.postProcess) prediction = postProcessLabels(prediction, c.shape, result.classes);
-  return { metrics: { id: c.id, ...scoreLabels(prediction, c.label, c.shape, result.classes) }, prediction };
+  const probabilities = scale === 1 ? result.probabilities : resampleLinear(result.probabilities, grid, c.shape, result.classes);
+  return { classes: result.classes, probabilities };
 }
 
 /** Metrics of a predicted label map against the reference (foreground classes averaged). */

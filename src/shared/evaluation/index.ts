@@ -1,2 +1,3 @@
-export { evaluateCase, scoreLabels, postProcessLabels, type EvaluationSettings, type EvaluatedCase, type EvaluationCase } from './evaluate-case.js';
+export { evaluateCase, predictAtScale, scoreLabels, postProcessLabels, type EvaluationSettings, type EvaluatedCase, type EvaluationCase } from './evaluate-case.js';
 export { renderMiddleSlices } from './slices-png.js';
+export { evaluationSettingsFrom, periodicEvalDue } from './settings.js';

@@ -1,6 +1,7 @@
 /** Whole-volume inference (GUIDE §5 evaluation): sliding windows with averaged softmax. */
 export {
   slidingWindowPredict,
+  argmaxLabels,
   windowStarts,
   centredPadding,
   type SlidingWindowOptions,

@@ -186,7 +186,8 @@ function cropVolume(scores: Float32Array, padded: Shape3, shape: Shape3, pads: [
   return out;
 }
 
-function argmaxLabels(probabilities: Float32Array, classes: number): Uint8Array {
+/** Per-voxel argmax of `[..., classes]` probabilities (first class on ties, like numpy). */
+export function argmaxLabels(probabilities: Float32Array, classes: number): Uint8Array {
   const labels = new Uint8Array(probabilities.length / classes);
   for (let v = 0; v < labels.length; v++) {
     let best = 0;

@@ -1,7 +1,11 @@
 /**
  * The negative-entropy regulariser of the translation term (GUIDE §5): the mean over a list of
- * views of mean_voxels Σ_c p log p, with p the class probabilities of each view. Minimising it
- * sharpens predictions on the overlap boxes.
+ * views of mean_voxels Σ_c p log p, with p the class probabilities of each view.
+ *
+ * Which way the regulariser pushes depends on the KL mode. `reference` adds +NegEntropy exactly as
+ * the published code (there p is a softmax of logits clamped to [1e-6, 1], nearly flat, so the
+ * term is small). `class` adds −NegEntropy = the entropy, so minimising the loss sharpens the
+ * class probabilities; adding +NegEntropy there would push them towards uniform.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TranslationMode } from './translation.js';
@@ -39,4 +43,9 @@ export function negativeEntropy(views: readonly tf.Tensor4D[], mode: Translation
     if (terms.length === 0) return tf.scalar(0);
     return tf.div(tf.addN(terms), terms.length) as tf.Scalar;
   });
+}
+
+/** The entropy regulariser that ℓ_tra adds (× entropy_weight) for `mode`: see the module comment. */
+export function entropyRegulariser(negEntropy: tf.Scalar, mode: TranslationMode): tf.Scalar {
+  return mode === 'class' ? tf.neg(negEntropy) : negEntropy;
 }

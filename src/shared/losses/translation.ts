@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TracocoError } from '../errors.js';
-import { negativeEntropy, xLogX } from './entropy.js';
+import { entropyRegulariser, negativeEntropy, xLogX } from './entropy.js';
 
 /** `class`: KL over classes (default); `reference`: the published code's computation. */
 export type TranslationMode = 'class' | 'reference';
@@ -23,17 +23,19 @@ export interface TranslationLossOptions {
   mode: TranslationMode;
   /** Weight of Σ_i KL_i. */
   spatialWeight?: number;
-  /** Weight of the negative entropy over {a_i, b_i}. */
+  /** Weight of the entropy regulariser over {a_i, b_i} (see `entropyRegulariser`). */
   entropyWeight?: number;
 }
 
 export interface TranslationLoss {
-  /** spatialWeight × klSum + entropyWeight × negEntropy. */
+  /** spatialWeight × klSum + entropyWeight × regulariser. */
   loss: tf.Scalar;
   /** Σ_i KL_i over the samples with a non-empty overlap. */
   klSum: tf.Scalar;
   /** Mean over {a_1, b_1, a_2, b_2, …} of mean_voxels Σ_c p log p (≤ 0). */
   negEntropy: tf.Scalar;
+  /** What the loss adds: +negEntropy (`reference`, as published) or the entropy −negEntropy (`class`). */
+  regulariser: tf.Scalar;
 }
 
 /**
@@ -65,7 +67,8 @@ export function translationKl(a: tf.Tensor4D, target: tf.Tensor4D, mode: Transla
 }
 
 /**
- * ℓ_tra = spatialWeight × Σ_i KL_i + entropyWeight × NegEntropy([a_1, b_1, a_2, b_2, …]).
+ * ℓ_tra = spatialWeight × Σ_i KL_i + entropyWeight × R, R = ±NegEntropy([a_1, b_1, a_2, b_2, …])
+ * (`entropyRegulariser`: the published sign in `reference` mode, sharpening in `class` mode).
  * `a` are student logits, `targets` the matching `translationTarget` views (same shapes).
  * A sample whose overlap is empty (any dimension 0) contributes nothing, as in the reference.
  */
@@ -90,8 +93,9 @@ export function translationLoss(
     });
     const klSum: tf.Scalar = kls.length > 0 ? tf.addN(kls) : tf.scalar(0);
     const negEntropy = negativeEntropy(views, mode);
-    const loss: tf.Scalar = tf.add(tf.mul(klSum, spatialWeight), tf.mul(negEntropy, entropyWeight));
-    return { loss, klSum, negEntropy };
+    const regulariser = entropyRegulariser(negEntropy, mode);
+    const loss: tf.Scalar = tf.add(tf.mul(klSum, spatialWeight), tf.mul(regulariser, entropyWeight));
+    return { loss, klSum, negEntropy, regulariser };
   });
 }
 

@@ -40,19 +40,26 @@ export function dropoutStreams(ctx: StepContext, forward: ForwardName, slotKeys:
   return slotKeys.map((key) => new Random(slotSeed(ctx, 'dropout', forward, key)));
 }
 
+/** Additive input noise U(-amplitude, amplitude), optionally clamped to [0, 1] afterwards (Pancreas, BraTS). */
+export interface InputNoise {
+  amplitude: number;
+  clamp: boolean;
+}
+
 /** A copy of `x` ([B, ...], one slot per `slotKeys` entry) plus U(-a, a) noise seeded per slot. */
-export function withInputNoise(x: Float32Array, amplitude: number, ctx: StepContext, forward: ForwardName, slotKeys: readonly string[]): Float32Array {
+export function withInputNoise(x: Float32Array, noise: InputNoise, ctx: StepContext, forward: ForwardName, slotKeys: readonly string[]): Float32Array {
   const out = new Float32Array(x.length);
-  if (amplitude === 0) {
+  if (noise.amplitude === 0) {
     out.set(x);
-    return out;
+  } else {
+    const per = x.length / slotKeys.length;
+    slotKeys.forEach((key, b) => {
+      const slot = out.subarray(b * per, (b + 1) * per);
+      fillUniform(slot, -noise.amplitude, noise.amplitude, slotSeed(ctx, 'noise', forward, key));
+      for (let i = 0; i < per; i++) slot[i]! += x[b * per + i]!;
+    });
   }
-  const per = x.length / slotKeys.length;
-  slotKeys.forEach((key, b) => {
-    const noise = out.subarray(b * per, (b + 1) * per);
-    fillUniform(noise, -amplitude, amplitude, slotSeed(ctx, 'noise', forward, key));
-    for (let i = 0; i < per; i++) noise[i]! += x[b * per + i]!;
-  });
+  if (noise.clamp) for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i]!));
   return out;
 }
 

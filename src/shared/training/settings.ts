@@ -19,6 +19,7 @@ export function stepSettingsFrom(config: TracocoConfig): StepSettings {
     spatialWeight: t.spatial_weight,
     entropyWeight: t.entropy_weight,
     inputNoise: t.input_noise,
+    inputNoiseClamp: t.input_noise_clamp,
     exchangeDtype: t.exchange_dtype,
   };
 }
@@ -31,6 +32,7 @@ export function augmentOptionsFrom(config: TracocoConfig): Partial<AugmentOption
     brightness: d.brightness,
     translation: d.translation,
     minOverlap: d.min_overlap,
+    translationOffset: d.translation_offset,
   };
 }
 

@@ -31,6 +31,7 @@ import {
   selectSlots,
   selectSlotValues,
   withInputNoise,
+  type InputNoise,
   type ReplicaBatch,
   type StepContext,
 } from './replica-batch.js';
@@ -52,6 +53,8 @@ export interface StepSettings {
   spatialWeight: number;
   entropyWeight: number;
   inputNoise: number;
+  /** Clamp the noisy input to [0, 1]. */
+  inputNoiseClamp: boolean;
   exchangeDtype: ExchangeDtype;
 }
 
@@ -105,7 +108,7 @@ export function computePeerViews(model: VNet, rb: ReplicaBatch, settings: StepSe
     const prob = tf.softmax(logits);
     const pseudo = packUnitInterval(copyOf(prob), [B, X, Y, Z, settings.classes], settings.exchangeDtype);
     if (settings.pairing !== 'cross' || !settings.translationLoss) return { pseudo, overlap: null };
-    const s = tf.tensor5d(withInputNoise(rb.batch.s, settings.inputNoise, ctx, 'views', rb.slotKeys), batchShape(rb));
+    const s = tf.tensor5d(withInputNoise(rb.batch.s, noiseOf(settings), ctx, 'views', rb.slotKeys), batchShape(rb));
     const outS = model.forward(s, { training: true, dropout: dropoutStreams(ctx, 'views', rb.slotKeys) });
     const overlap = rb.batch.overlapS.map((box, i) => {
       const target = translationTarget(sliceBox(outS, i, box), settings.kl);
@@ -170,8 +173,8 @@ export async function computeGradients(
       const tra = translationLoss(a, targets, { mode: settings.kl, spatialWeight: 1, entropyWeight: 1 });
       const viewShare = global.views > 0 ? local.views / global.views : 0;
       terms.kl = tra.klSum.dataSync()[0]!;
-      terms.entropy = tra.negEntropy.dataSync()[0]! * viewShare;
-      const traLoss = tf.add(tf.mul(tra.klSum, settings.spatialWeight), tf.mul(tra.negEntropy, settings.entropyWeight * viewShare));
+      terms.entropy = tra.regulariser.dataSync()[0]! * viewShare;
+      const traLoss = tf.add(tf.mul(tra.klSum, settings.spatialWeight), tf.mul(tra.regulariser, settings.entropyWeight * viewShare));
       loss = tf.add(loss, tf.mul(traLoss, w));
     }
     return loss as tf.Scalar;
@@ -183,7 +186,7 @@ export async function computeGradients(
   if (semi) {
     const passB = tf.variableGrads(() => {
       const uValues = role === 2 && settings.cutmix ? cutMixSlots(rb.batch.f, batchShape(rb), rb.cutmix) : rb.batch.f;
-      const xU = tf.tensor5d(withInputNoise(uValues, settings.inputNoise, ctx, 'u', rb.slotKeys), batchShape(rb));
+      const xU = tf.tensor5d(withInputNoise(uValues, noiseOf(settings), ctx, 'u', rb.slotKeys), batchShape(rb));
       const outU = model.forward(xU, { training: true, dropout: dropoutStreams(ctx, 'u', rb.slotKeys) });
       const logits = selectSlots(outU, rb.unlabeledSlots);
       const target = tf.tensor5d(selectSlotValues(pseudo!, B, rb.unlabeledSlots), [rb.unlabeledSlots.length, X, Y, Z, C]);
@@ -245,7 +248,7 @@ function forwardFInput(rb: ReplicaBatch, settings: StepSettings, ctx: StepContex
   const inputSlots = semi ? Array.from({ length: B }, (_, i) => i) : rb.labeledSlots;
   const keys = inputSlots.map((i) => rb.slotKeys[i]!);
   const fValues = semi ? rb.batch.f : selectSlotValues(rb.batch.f, B, rb.labeledSlots);
-  return { keys, values: withInputNoise(fValues, settings.inputNoise, ctx, 'f', keys) };
+  return { keys, values: withInputNoise(fValues, noiseOf(settings), ctx, 'f', keys) };
 }
 
 /**
@@ -290,9 +293,13 @@ function translationTargets(model: VNet, rb: ReplicaBatch, peer: PeerViews, sett
     if (!peer.overlap) throw new Error('cross pairing needs the peer overlap views');
     return peer.overlap.map((p) => tf.tensor4d(unpackUnitInterval(p), p.shape as [number, number, number, number]));
   }
-  const xS = tf.tensor5d(withInputNoise(rb.batch.s, settings.inputNoise, ctx, 's', rb.slotKeys), batchShape(rb));
+  const xS = tf.tensor5d(withInputNoise(rb.batch.s, noiseOf(settings), ctx, 's', rb.slotKeys), batchShape(rb));
   const outS = model.forward(xS, { training: true, dropout: dropoutStreams(ctx, 's', rb.slotKeys) });
   return rb.batch.overlapS.map((box, i) => translationTarget(sliceBox(outS, i, box), settings.kl));
+}
+
+function noiseOf(settings: StepSettings): InputNoise {
+  return { amplitude: settings.inputNoise, clamp: settings.inputNoiseClamp };
 }
 
 function selectLabels(rb: ReplicaBatch): Uint8Array {
