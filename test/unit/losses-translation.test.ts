@@ -100,8 +100,11 @@ for (const mode of ['class', 'reference'] as const) {
     const ne = referenceNegEntropy([a[0]!, b[0]!, a[1]!, b[1]!], mode);
     assert.ok(Math.abs(value(r.klSum) - kl) < 1e-5, `klSum ${value(r.klSum)} vs ${kl}`);
     assert.ok(Math.abs(value(r.negEntropy) - ne) < 1e-5, `negEntropy ${value(r.negEntropy)} vs ${ne}`);
-    assert.ok(Math.abs(value(r.loss) - (0.7 * kl + 0.2 * ne)) < 1e-5);
-    tf.dispose([...at, ...bt, ...targets, r.loss, r.klSum, r.negEntropy]);
+    // The class mode's regulariser is the entropy (−NegEntropy); the reference mode's is +NegEntropy.
+    const regulariser = mode === 'class' ? -ne : ne;
+    assert.ok(Math.abs(value(r.regulariser) - regulariser) < 1e-5);
+    assert.ok(Math.abs(value(r.loss) - (0.7 * kl + 0.2 * regulariser)) < 1e-5);
+    tf.dispose([...at, ...bt, ...targets, r.loss, r.klSum, r.negEntropy, r.regulariser]);
   });
 
   test(`${mode}: a sample with an empty overlap contributes nothing`, () => {
@@ -201,10 +204,38 @@ test('translationLoss leaks no tensors, in either mode, with or without gradient
   for (const mode of ['class', 'reference'] as const) {
     const targets = bt.map((x) => translationTarget(x, mode));
     const r = translationLoss(at, targets, { mode });
-    tf.dispose([r.loss, r.klSum, r.negEntropy]);
+    tf.dispose([r.loss, r.klSum, r.negEntropy, r.regulariser]);
     const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => translationLoss([x as tf.Tensor4D, y as tf.Tensor4D], targets, { mode }).loss)(at);
     tf.dispose([...g, ...targets]);
   }
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([...at, ...bt]);
+});
+
+test('entropy direction: class mode adds the entropy (descent sharpens), reference mode adds +NegEntropy as published', () => {
+  const r = new Random(7);
+  const shape: Shape4 = [3, 3, 2, 2];
+  const logits = tf.tensor4d(Float32Array.from({ length: 36 }, () => r.range(-0.5, 0.5)), shape);
+  const entropyOf = (t: tf.Tensor4D) => tf.tidy(() => -tf.mean(tf.sum(tf.mul(tf.softmax(t), tf.logSoftmax(t)), -1)).dataSync()[0]!);
+  for (const mode of ['class', 'reference'] as TranslationMode[]) {
+    const target = translationTarget(tf.zerosLike(logits) as tf.Tensor4D, mode);
+    const parts = translationLoss([logits], [target], { mode, spatialWeight: 0, entropyWeight: 1 });
+    const neg = parts.negEntropy.dataSync()[0]!;
+    assert.ok(neg < 0, 'NegEntropy = mean Σ p log p is negative');
+    assert.equal(parts.regulariser.dataSync()[0], mode === 'class' ? -neg : neg);
+    assert.equal(parts.loss.dataSync()[0], parts.regulariser.dataSync()[0]);
+    tf.dispose([target, parts.loss, parts.klSum, parts.negEntropy, parts.regulariser]);
+  }
+  // Gradient descent on the class-mode regulariser alone lowers the entropy of the student's view.
+  const a = tf.variable(logits);
+  const target = translationTarget(tf.zerosLike(logits) as tf.Tensor4D, 'class');
+  const before = entropyOf(a as unknown as tf.Tensor4D);
+  for (let i = 0; i < 20; i++) {
+    const g = tf.variableGrads(() => translationLoss([a as unknown as tf.Tensor4D], [target], { mode: 'class', spatialWeight: 0, entropyWeight: 1 }).loss, [a]);
+    a.assign(tf.sub(a, tf.mul(g.grads[a.name]!, 20)));
+    tf.dispose([g.value, g.grads[a.name]!]);
+  }
+  const after = entropyOf(a as unknown as tf.Tensor4D);
+  assert.ok(after < before - 0.05, `entropy ${before} → ${after} should fall`);
+  tf.dispose([a, target, logits]);
 });

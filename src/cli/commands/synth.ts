@@ -3,7 +3,7 @@ import { PHANTOM_MIN_SIZE } from '../../shared/data/phantom.js';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { formatShape, type Shape3 } from '../../shared/volume.js';
-import { nonNegativeInt, positiveInt, printResult, shapeXYZ } from '../options.js';
+import { nonNegativeInt, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
 
 const DEFAULT_SIZE: Shape3 = [64, 64, 48];
 
@@ -13,6 +13,9 @@ interface SynthFlags {
   size?: Shape3;
   seed: number;
   testCases?: number;
+  contrast?: number;
+  noise?: number;
+  variability?: number;
   json?: boolean;
 }
 
@@ -26,6 +29,9 @@ export function registerSynth(program: Command): void {
     .option('--size <XxYxZ>', `volume size in voxels, each at least ${PHANTOM_MIN_SIZE} (default: ${formatShape(DEFAULT_SIZE)})`, shapeXYZ)
     .option('--seed <s>', 'random seed: the same seed writes byte-identical files', nonNegativeInt, 0)
     .option('--test-cases <n>', 'cases held out as the labelled test split (default: 25% of --cases, at least 1)', nonNegativeInt)
+    .option('--contrast <f>', 'organ vs touching structures, as a fraction of the organ/tissue contrast (lower is harder; default 0.25)', positiveNumber)
+    .option('--noise <f>', 'noise sigma as a fraction of the organ/tissue contrast (default 0.12)', positiveNumber)
+    .option('--variability <f>', 'case-to-case appearance variability in [0, 1] (default 0.6)', unitInterval)
     .option('--json', 'print {out, training, test, shape, seed} as one JSON object on stdout')
     .action(async (flags: SynthFlags) => {
       const shape = flags.size ?? DEFAULT_SIZE;
@@ -40,6 +46,7 @@ export function registerSynth(program: Command): void {
           testCases: flags.testCases,
           shape,
           seed: flags.seed,
+          appearance: { contrast: flags.contrast, noise: flags.noise, variability: flags.variability },
           onProgress: progress.update,
         });
       } finally {

@@ -27,14 +27,15 @@ const LA_ROWS: PresetRow[] = [
 ];
 
 export const presets: Record<string, Preset> = {
-  la: { base: { name: 'la' }, rows: LA_ROWS },
+  // The published LA evaluation: every 25 epochs once past iteration 800, both models.
+  la: { base: { name: 'la', eval: { every_epochs: 25, start: 800 } }, rows: LA_ROWS },
   pancreas: {
     base: {
       name: 'pancreas',
       data: { root: './data/pancreas', labeled: 12, patch: [96, 96, 96], rot_flip: false, brightness: null, translation: 'offset', translation_offset: 48 },
       train: { lr: 0.025, spatial_weight: 1.0, input_noise: 0.05, input_noise_clamp: true },
       // The published Pancreas script scores the final checkpoint only.
-      eval: { every: 0, every_epochs: null, start: 0, patch: [96, 96, 96], stride_xy: 16, stride_z: 16 },
+      eval: { every: 0, patch: [96, 96, 96], stride_xy: 16, stride_z: 16 },
     },
     rows: [
       { labeled: 6, config: { train: { unsup_weight: 0.3, max_iterations: 10000 } } },
@@ -67,7 +68,7 @@ export const presets: Record<string, Preset> = {
       data: { root: './data/phantom', labeled: 2, patch: [32, 32, 32] },
       model: { filters: 4, dropout: false },
       train: { max_iterations: 400, rampup_length: 200, unsup_weight: 0.3 },
-      eval: { every: 100, every_epochs: null, start: 0, split: 'test', patch: [32, 32, 32], stride_xy: 16, stride_z: 16, batch: 4 },
+      eval: { every: 100, split: 'test', patch: [32, 32, 32], stride_xy: 16, stride_z: 16, batch: 4 },
       checkpoint: { every: 100 },
     },
   },

@@ -102,10 +102,10 @@ export const evalSchema = z
   .object({
     /** Evaluate every N iterations (0: only at the end); ignored when `every_epochs` is set. */
     every: z.number().int().nonnegative().default(1000),
-    /** Evaluate every N epochs (the published LA cadence: 25); null: use `every`. */
-    every_epochs: z.number().int().positive().nullable().default(25),
-    /** Periodic evaluations start after this iteration (published LA: 800); the final one always runs. */
-    start: z.number().int().nonnegative().default(800),
+    /** Evaluate every N epochs instead (the `la` preset: 25, as published); null: use `every`. */
+    every_epochs: z.number().int().positive().nullable().default(null),
+    /** Periodic evaluations start after this iteration (the `la` preset: 800); the final one always runs. */
+    start: z.number().int().nonnegative().default(0),
     /** Split evaluated during training: `eval` when the dataset has one, else `test`. */
     split: z.enum(['eval', 'test']).default('eval'),
     patch: shape3.default([112, 112, 80]),
