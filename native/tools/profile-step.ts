@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { initBackend, nativeKernelStats, resetNativeKernelStats } from '../../src/shared/backend/index.js';
+import { initBackend, nativeKernelStats } from '../../src/shared/backend/index.js';
 import { VNet } from '../../src/shared/model/vnet.js';
 import { crcLoss, supervisedLoss, translationLoss, translationTarget } from '../../src/shared/losses/index.js';
 import { Random } from '../../src/shared/random.js';
@@ -66,7 +66,7 @@ const step = () => {
 };
 
 step(); // warm-up: primitive creation, JIT
-resetNativeKernelStats();
+const statsBefore = nativeKernelStats();
 const byKernel = new Map<string, { calls: number; ms: number }>();
 let wallMs = 0;
 const slowest: { name: string; ms: number; inputs: number[][]; outputs: number[][] }[] = [];
@@ -97,6 +97,6 @@ process.stdout.write(
     kernelMs: Math.round(kernelMs),
     kernels,
     slowest: slowest.sort((a, b) => b.ms - a.ms).slice(0, Number(values.top)),
-    native: nativeKernelStats(),
+    native: { before: statsBefore, after: nativeKernelStats() },
   }) + '\n',
 );

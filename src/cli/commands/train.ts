@@ -78,7 +78,8 @@ export function registerTrain(program: Command): void {
   });
 }
 
-function summaryText(out: string, s: { iteration: number; best: { dice: number; role: number; iteration: number } | null }): string {
+function summaryText(out: string, s: { iteration: number; best: { dice: number; role: number; iteration: number } | null; evals: { iteration: number; role: number; mean: { dice: number } }[] }): string {
   const best = s.best ? `best Dice ${s.best.dice.toFixed(4)} (model ${s.best.role}, iteration ${s.best.iteration})` : 'no evaluation';
-  return `trained ${s.iteration} iterations; ${best}; outputs in ${out}`;
+  const final = s.evals.filter((e) => e.iteration === s.iteration).map((e) => `model ${e.role} ${e.mean.dice.toFixed(4)}`);
+  return `trained ${s.iteration} iterations; final checkpoint Dice ${final.length ? final.join(', ') : 'not evaluated'}; ${best}; outputs in ${out}`;
 }
