@@ -22,9 +22,15 @@ const tmp = tempDir('tracoco-cluster-');
 let dataRoot = '';
 let backend = 'cpu';
 
-/** `--set` overrides shared by the cluster and local runs: a tiny, fast configuration. */
+/**
+ * `--set` overrides shared by the cluster and local runs: a tiny, fast configuration. Cross
+ * pairing, so that workers exchange their overlap views (the published intra pairing exchanges
+ * pseudo-labels only).
+ */
 function tinySets(extra: string[] = []): string[] {
   return [
+    'train.pairing=cross',
+    'train.kl=class',
     'data.labeled=2',
     'data.patch=[16,16,16]',
     'model.filters=4',

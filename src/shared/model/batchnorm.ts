@@ -129,3 +129,19 @@ export function batchNormTrain(
   });
   return op(x, scale, offset) as tf.Tensor5D;
 }
+
+/**
+ * InstanceNorm3d without affine or running statistics, then ReLU: BatchNorm's batch statistics
+ * over a [1, x, y, z, N·C] view hold one channel per (sample, channel), which is exactly
+ * instance normalisation (biased variance, as PyTorch). So the fused BatchNorm(+ReLU) kernel and
+ * its gradient serve instance norm too, at the price of two transposes each way — on the
+ * native backend much cheaper than the composite moments it replaces.
+ */
+export function instanceNormRelu(x: tf.Tensor5D, epsilon: number): tf.Tensor5D {
+  const [n, d, h, w, c] = x.shape;
+  const perInstance = tf.reshape(tf.transpose(x, [1, 2, 3, 0, 4]), [1, d, h, w, n * c]) as tf.Tensor5D;
+  const ones = tf.ones([n * c]) as tf.Tensor1D;
+  const zeros = tf.zeros([n * c]) as tf.Tensor1D;
+  const y = batchNormTrain(perInstance, ones, zeros, { epsilon, relu: true });
+  return tf.transpose(tf.reshape(y, [d, h, w, n, c]), [3, 0, 1, 2, 4]) as tf.Tensor5D;
+}

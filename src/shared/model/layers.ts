@@ -90,12 +90,6 @@ export function groupNorm(x: tf.Tensor5D, weight: tf.Tensor1D, bias: tf.Tensor1D
   return tf.add(tf.mul(tf.reshape(normalized, x.shape), weight), bias);
 }
 
-/** InstanceNorm3d without affine or running statistics: per sample and channel. */
-export function instanceNorm(x: tf.Tensor5D): tf.Tensor5D {
-  const { mean, variance } = tf.moments(x, [1, 2, 3], true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPSILON)));
-}
-
 /**
  * Dropout3d(p) in training: each (sample, channel) is zeroed with probability p, the rest scaled
  * by 1/(1-p). Masks are drawn in (sample, channel) order from `random`, or from `random[i]` for

@@ -10,14 +10,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TracocoError } from '../errors.js';
 import { Random } from '../random.js';
-import { batchNormTrain } from './batchnorm.js';
+import { batchNormTrain, instanceNormRelu } from './batchnorm.js';
 import { torchDefaultConvInit } from './init.js';
 import {
   conv3dBias,
   dropout3d,
   foldBatchNorm,
   groupNorm,
-  instanceNorm,
+
   NORM_EPSILON,
   upsample2x,
 } from './layers.js';
@@ -274,7 +274,7 @@ export class VNet {
       u.kind === 'up' ? upsample2x(x, w, b) : conv3dBias(x, w, b, u.kind === 'down' ? 2 : 1);
     const norm = this.config.normalization;
     if (norm === 'none' || !u.normKey) return tf.relu(linear(weight, bias));
-    if (norm === 'instancenorm') return tf.relu(instanceNorm(linear(weight, bias)));
+    if (norm === 'instancenorm') return instanceNormRelu(linear(weight, bias), NORM_EPSILON);
     const gamma = this.param<tf.Tensor1D>(`${u.normKey}.weight`);
     const beta = this.param<tf.Tensor1D>(`${u.normKey}.bias`);
     if (norm === 'groupnorm') return tf.relu(groupNorm(linear(weight, bias), gamma, beta, GROUP_NORM_GROUPS));
