@@ -20,7 +20,10 @@ export type MethodReport = Record<keyof SegmentationMetrics, Spread> & {
   label: string;
   /** Best evaluation's metrics over seeds (the paper's "*" rows). */
   best: Record<keyof SegmentationMetrics, Spread>;
-  /** (method − supervised) / (supervised-all − supervised) in mean final Dice; null without both baselines. */
+  /**
+   * (method − supervised) / (supervised-all − supervised) in mean final Dice; null without both
+   * baselines, or when the ceiling is not above the baseline (there is no gap to close).
+   */
   gap_closed: number | null;
   train_seconds: Spread;
   seconds_per_iteration: Spread;
@@ -66,7 +69,7 @@ export function experimentReport(config: TracocoConfig, seeds: number[], results
   const low = methods.supervised?.dice.mean;
   const high = methods['supervised-all']?.dice.mean;
   for (const m of Object.values(methods)) {
-    if (low != null && high != null && high !== low && m.dice.mean !== null) m.gap_closed = (m.dice.mean - low) / (high - low);
+    if (low != null && high != null && high > low && m.dice.mean !== null) m.gap_closed = (m.dice.mean - low) / (high - low);
   }
   return { config, seeds, methods };
 }
