@@ -141,6 +141,19 @@ test('import-torch + predict --probabilities reproduce softmax of the golden log
   }
   assert.equal(mismatches, 0);
   assert.ok(existsSync(labelsOut));
+
+  // --scale 0.5: the model sees the image at half size, the output stays on the stored grid.
+  const scaledOut = join(dir.path, 'scaled.nii.gz');
+  const sc = runCli(['predict', '--checkpoint', checkpoint, '--input', input, '--output', scaledOut, '--probabilities', '--normalize', 'none', '--patch', '16x16x16', '--scale', '0.5', '--backend', 'cpu']);
+  assert.equal(sc.status, 0, sc.stderr);
+  const scaled = await readNifti(scaledOut);
+  assert.deepEqual(scaled.shape, [x, y, z, classes]);
+  for (let v = 0; v < x * y * z; v++) {
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += scaled.data[v * classes + k] as number;
+    assert.ok(Math.abs(sum - 1) < 1e-4, 'resampled probabilities still sum to one');
+  }
+  assert.notDeepEqual(Array.from(scaled.data.slice(0, 64)), Array.from(probs.data.slice(0, 64)), 'a different (half-size) input');
 });
 
 test('import-torch with an architecture flag that contradicts the weights names the first mismatching key', { skip: skipUnlessGolden }, () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { formatShape, elementCount, type Affine, type Shape3, type Vec3 } from '../../shared/volume.js';
-import { oneOf, positiveInt, printResult, shapeXYZ } from '../options.js';
+import { oneOf, positiveInt, positiveNumber, printResult, shapeXYZ } from '../options.js';
 
 const DEFAULT_PATCH: Shape3 = [112, 112, 80];
 /** The VNet downsamples four times: every patch axis must be a multiple of this. */
@@ -20,6 +20,8 @@ export interface PredictFlags {
   normalize: 'minmax' | 'none';
   backend?: string;
   batch: number;
+  /** The model's training scale (data.scale); default 1. */
+  scale?: number;
   json?: boolean;
 }
 
@@ -48,6 +50,7 @@ export function registerPredict(program: Command): void {
     .option('--normalize <mode>', "'minmax' rescales the image to [0, 1] first (the reference testing transform); 'none' uses it as stored", oneOf(['minmax', 'none'] as const), 'minmax')
     .option('--backend <name>', 'tfjs backend: tensorflow, native or cpu (default: the fastest available)')
     .option('--batch <n>', 'windows per forward pass', positiveInt, 1)
+    .option('--scale <f>', "the model's training scale (data.scale): predict on the image resampled by it, write on the stored grid", positiveNumber, 1)
     .option('--json', 'print {output, shape, classes, voxels, backend, seconds} as one JSON object on stdout')
     .action(async (flags: PredictFlags) => {
       const report = await runPredict(flags);
@@ -91,7 +94,8 @@ export async function runPredict(options: PredictFlags): Promise<PredictReport> 
   const { initBackend } = await import('../../shared/backend/index.js');
   const backend = await initBackend(flags.backend);
   const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
-  const { slidingWindowPredict } = await import('../../shared/inference/index.js');
+  const { argmaxLabels } = await import('../../shared/inference/index.js');
+  const { predictAtScale } = await import('../../shared/evaluation/index.js');
   const { writeNifti } = await import('../../shared/io/index.js');
   const model = await loadCheckpoint(flags.checkpoint);
   try {
@@ -100,15 +104,16 @@ export async function runPredict(options: PredictFlags): Promise<PredictReport> 
     }
     const input = await readInput(flags.input);
     log.info('predict.start', { input: flags.input, shape: input.shape, patch: flags.patch, backend: backend.name });
-    const result = await slidingWindowPredict(model, input.image, input.shape, {
+    const { classes, probabilities } = await predictAtScale(model, { id: flags.input, image: input.image, shape: input.shape }, {
       patch: flags.patch,
       strideXY: flags.strideXy,
       strideZ: flags.strideZ,
       batch: flags.batch,
+      postProcess: false,
       normalize: flags.normalize,
-      source: flags.input,
-      onProgress: (done, total) => log.debug('predict.progress', { done, total }),
+      scale: flags.scale ?? 1,
     });
+    const result = { classes, probabilities, labels: argmaxLabels(probabilities, classes) };
     const geometry = { spacing: input.spacing, affine: input.affine };
     if (flags.probabilities) {
       await writeNifti(flags.output, { data: result.probabilities, shape: [...input.shape, result.classes], ...geometry }, { datatype: 'float32' });
