@@ -76,7 +76,8 @@ export async function runDemo(flags: DemoFlags): Promise<ExperimentReport> {
   const appearance = { contrast: flags.contrast, noise: flags.noise, variability: flags.variability };
   const data = await writePhantomDataset({ out: dataDir, cases: flags.cases, testCases: flags.testCases, shape: flags.size, seed: flags.dataSeed, appearance });
   logger.info('demo.dataset', { root: data.root, training: data.training.length, test: data.test.length, size: formatShape(flags.size), ...appearance });
-  const config = loadConfig({ configArg: 'phantom', flags: { ...runConfigOverrides(flags), data: { ...runConfigOverrides(flags).data, root: data.root } }, set: flags.set });
+  const overrides = runConfigOverrides(flags);
+  const config = loadConfig({ configArg: 'phantom', flags: { ...overrides, data: { ...overrides.data, root: data.root } }, set: flags.set });
   const methods = [...DEFAULT_METHODS, ...(flags.ablations ? ABLATIONS : [])];
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i);
   return experimentCommand({ config, methods, seeds, out, backend: flags.backend, logger, label: 'demo', replaceStale: true });

@@ -4,8 +4,7 @@
  * of the published method each.
  */
 import type { ConfigInput, TracocoConfig } from '../config/index.js';
-import { deepMerge } from '../config/load.js';
-import { validateConfig } from '../config/load.js';
+import { deepMerge, validateConfig } from '../config/load.js';
 import { iterationsPerEpoch } from '../data/batch-sampler.js';
 import { TracocoError } from '../errors.js';
 
