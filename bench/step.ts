@@ -21,6 +21,8 @@ interface StepBenchOptions extends Record<string, unknown> {
   kl: 'reference' | 'class';
   backend?: string;
   runs: number;
+  normalization: 'batchnorm' | 'instancenorm';
+  profile?: boolean;
 }
 
 export const spec: BenchSpec<StepBenchOptions> = {
@@ -29,11 +31,13 @@ export const spec: BenchSpec<StepBenchOptions> = {
   options: [
     { flags: '--patch <XxYxZ>', description: 'patch size (each a multiple of 16)', parse: shapeXYZ, default: [64, 64, 48] },
     { flags: '--filters <n>', description: 'VNet base filters', parse: positiveInt, default: 8 },
+    { flags: '--normalization <kind>', description: 'batchnorm (reference) or instancenorm (the demo)', parse: oneOf(['batchnorm', 'instancenorm'] as const), default: 'batchnorm' },
     { flags: '--batch <n>', description: 'volumes per step (half labelled)', parse: positiveInt, default: 4 },
     { flags: '--pairing <mode>', description: 'intra (reference code) or cross', parse: oneOf(['intra', 'cross'] as const), default: 'intra' },
     { flags: '--kl <mode>', description: 'reference or class', parse: oneOf(['reference', 'class'] as const), default: 'reference' },
     { flags: '--backend <name>', description: 'tfjs backend (default: the fastest available)' },
     { flags: '--runs <n>', description: 'timed steps after one warm-up (median reported)', parse: positiveInt, default: 3 },
+    { flags: '--profile', description: 'add one profiled step: ms and calls per kernel' },
   ],
   async run(o) {
     const { initBackend } = await import('../src/shared/backend/index.js');
@@ -49,7 +53,7 @@ export const spec: BenchSpec<StepBenchOptions> = {
       {
         name: 'bench',
         data: { patch: o.patch },
-        model: { filters: o.filters },
+        model: { filters: o.filters, normalization: o.normalization },
         train: { batch_size: o.batch, pairing: o.pairing, kl: o.kl },
       },
       'bench step',
@@ -82,6 +86,7 @@ export const spec: BenchSpec<StepBenchOptions> = {
       await stepOnce(i);
       times.push(performance.now() - t0);
     }
+    const profile = o.profile ? await profileKernels(() => stepOnce(o.runs + 1)) : undefined;
     for (const r of replicas) r.dispose();
     const flops = await vnetConvFlops({ inChannels: 1, classes: 2, filters: o.filters, normalization: 'batchnorm', dropout: true }, o.patch, o.batch);
     // Per model: pseudo-label forward + f, u (and s for intra) forward+backward (backward = 2x forward).
@@ -102,8 +107,29 @@ export const spec: BenchSpec<StepBenchOptions> = {
       conv_gflop_per_step: round(convFlops / 1e9, 1),
       effective_gflops: round(convFlops / 1e9 / (ms / 1000), 1),
       pytorch_1_13_cpu_ms: 5400,
+      ...(profile ? { profile } : {}),
     };
   },
 };
+
+/** Kernel time of one call of `f`, by kernel name, slowest first (tf.profile). */
+async function profileKernels(f: () => Promise<void>): Promise<{ wall_ms: number; kernel_ms: number; kernels: { name: string; calls: number; ms: number }[] }> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const t0 = performance.now();
+  const info = await tf.profile(async () => {
+    await f();
+    return [];
+  });
+  const wall = performance.now() - t0;
+  const byName = new Map<string, { calls: number; ms: number }>();
+  for (const k of info.kernels) {
+    const e = byName.get(k.name) ?? { calls: 0, ms: 0 };
+    e.calls++;
+    e.ms += Number(k.kernelTimeMs);
+    byName.set(k.name, e);
+  }
+  const kernels = [...byName].map(([name, e]) => ({ name, calls: e.calls, ms: round(e.ms, 1) })).sort((a, b) => b.ms - a.ms);
+  return { wall_ms: round(wall, 1), kernel_ms: round(kernels.reduce((s, k) => s + k.ms, 0), 1), kernels };
+}
 
 runIfMain(import.meta.url, spec);

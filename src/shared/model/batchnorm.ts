@@ -4,10 +4,13 @@
  * On a CPU backend a training step is dominated by elementwise passes, so the forward and backward
  * of BatchNorm are kernels a backend may implement natively:
  *
- *   'TracocoBatchNormTrain'     inputs {x [N,D,H,W,C] f32, scale [C], offset [C]}, attrs {epsilon, relu}
+ *   'TracocoBatchNormTrain'     inputs {x [N,D,H,W,C] f32, scale [C], offset [C]}, attrs {epsilon, relu, perInstance}
  *                               -> [y like x, mean [C], variance [C] (biased, divided by M = N*D*H*W)]
- *   'TracocoBatchNormTrainGrad' inputs {dy, x, y, scale, mean, variance}, attrs {epsilon, relu}
+ *   'TracocoBatchNormTrainGrad' inputs {dy, x, y, scale, mean, variance}, attrs {epsilon, relu, perInstance}
  *                               -> [dx like x, dscale [C], doffset [C]]
+ *
+ * With `perInstance` the statistics are per (sample, channel) over D*H*W — instance normalisation —
+ * and mean/variance are [N*C] (sample-major); scale, offset and their gradients stay [C].
  *
  * When the active backend has no such kernel, the composites below (plain tfjs ops, same
  * contract) run instead. `batchNormTrain` wraps either in `tf.customGrad`.
@@ -23,6 +26,8 @@ export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'TracocoBatchNormTrainGrad';
 export interface BatchNormAttrs {
   epsilon: number;
   relu: boolean;
+  /** Statistics per (sample, channel): instance normalisation. */
+  perInstance?: boolean;
 }
 
 function voxelsPerChannel(x: tf.Tensor): number {
@@ -36,6 +41,13 @@ export function batchNormTrainComposite(
   offset: tf.Tensor1D,
   attrs: BatchNormAttrs,
 ): [tf.Tensor5D, tf.Tensor1D, tf.Tensor1D] {
+  if (attrs.perInstance) {
+    return tf.tidy(() => {
+      const n = x.shape[0];
+      const [y, mean, variance] = batchNormTrainComposite(instancesAsChannels(x), tf.tile(scale, [n]), tf.tile(offset, [n]), { ...attrs, perInstance: false });
+      return [channelsAsInstances(y, n), mean, variance];
+    });
+  }
   return tf.tidy(() => {
     const m = voxelsPerChannel(x);
     const mean = tf.div(channelSums(x), m) as tf.Tensor1D;
@@ -62,6 +74,16 @@ export function batchNormTrainGradComposite(
   variance: tf.Tensor1D,
   attrs: BatchNormAttrs,
 ): [tf.Tensor5D, tf.Tensor1D, tf.Tensor1D] {
+  if (attrs.perInstance) {
+    return tf.tidy(() => {
+      const [n, c] = [x.shape[0], x.shape[4]];
+      const [dx, dscale, doffset] = batchNormTrainGradComposite(
+        instancesAsChannels(dy), instancesAsChannels(x), instancesAsChannels(y), tf.tile(scale, [n]) as tf.Tensor1D, mean, variance, { ...attrs, perInstance: false },
+      );
+      const perChannel = (t: tf.Tensor1D) => tf.sum(tf.reshape(t, [n, c]), 0) as tf.Tensor1D;
+      return [channelsAsInstances(dx, n), perChannel(dscale), perChannel(doffset)];
+    });
+  }
   return tf.tidy(() => {
     const m = voxelsPerChannel(x);
     const g = attrs.relu ? tf.mul(dy, tf.step(y)) : dy;
@@ -75,6 +97,17 @@ export function batchNormTrainGradComposite(
     const dx = tf.sub(tf.sub(tf.mul(g, a), tf.mul(centered, centeredGain)), shift) as tf.Tensor5D;
     return [dx, dscale, doffset];
   });
+}
+
+/** [N,D,H,W,C] -> [1,D,H,W,N*C]: one channel per (sample, channel), sample-major. */
+function instancesAsChannels(x: tf.Tensor5D): tf.Tensor5D {
+  const [n, d, h, w, c] = x.shape;
+  return tf.reshape(tf.transpose(x, [1, 2, 3, 0, 4]), [1, d, h, w, n * c]);
+}
+
+function channelsAsInstances(x: tf.Tensor5D, n: number): tf.Tensor5D {
+  const [, d, h, w, nc] = x.shape;
+  return tf.transpose(tf.reshape(x, [d, h, w, n, nc / n]), [3, 0, 1, 2, 4]);
 }
 
 function hasKernel(name: string): boolean {
@@ -115,7 +148,7 @@ export function batchNormTrain(
   offset: tf.Tensor1D,
   options: BatchNormTrainOptions,
 ): tf.Tensor5D {
-  const attrs: BatchNormAttrs = { epsilon: options.epsilon, relu: options.relu };
+  const attrs: BatchNormAttrs = { epsilon: options.epsilon, relu: options.relu, perInstance: options.perInstance ?? false };
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, scaleIn, offsetIn, save] = args as [tf.Tensor5D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const [y, mean, variance] = forwardKernel(xIn, scaleIn, offsetIn, attrs);
@@ -131,17 +164,11 @@ export function batchNormTrain(
 }
 
 /**
- * InstanceNorm3d without affine or running statistics, then ReLU: BatchNorm's batch statistics
- * over a [1, x, y, z, N·C] view hold one channel per (sample, channel), which is exactly
- * instance normalisation (biased variance, as PyTorch). So the fused BatchNorm(+ReLU) kernel and
- * its gradient serve instance norm too, at the price of two transposes each way — on the
- * native backend much cheaper than the composite moments it replaces.
+ * InstanceNorm3d without affine or running statistics, then ReLU (biased variance, as PyTorch):
+ * the fused BatchNorm(+ReLU) op with per-instance statistics.
  */
 export function instanceNormRelu(x: tf.Tensor5D, epsilon: number): tf.Tensor5D {
-  const [n, d, h, w, c] = x.shape;
-  const perInstance = tf.reshape(tf.transpose(x, [1, 2, 3, 0, 4]), [1, d, h, w, n * c]) as tf.Tensor5D;
-  const ones = tf.ones([n * c]) as tf.Tensor1D;
-  const zeros = tf.zeros([n * c]) as tf.Tensor1D;
-  const y = batchNormTrain(perInstance, ones, zeros, { epsilon, relu: true });
-  return tf.transpose(tf.reshape(y, [d, h, w, n, c]), [3, 0, 1, 2, 4]) as tf.Tensor5D;
+  // Not in a tidy: the constants are saved for the backward pass; the caller's scope frees them.
+  const c = x.shape[4];
+  return batchNormTrain(x, tf.ones([c]), tf.zeros([c]), { epsilon, relu: true, perInstance: true });
 }

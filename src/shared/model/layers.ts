@@ -23,6 +23,9 @@ export function channelSums(t: tf.Tensor): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.ones([1, rows]), tf.reshape(partial, [rows, c])), [c]);
 }
 
+/** How a layer's bias reaches its output: `addChannelBias`, or `cancelledBias` before a normalisation. */
+export type BiasOp = (x: tf.Tensor5D, bias: tf.Tensor1D) => tf.Tensor5D;
+
 /** x + bias (one broadcast add); the bias gradient is `channelSums(dy)` instead of tfjs's transpose + sum. */
 export function addChannelBias(x: tf.Tensor5D, bias: tf.Tensor1D): tf.Tensor5D {
   const add = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -32,10 +35,24 @@ export function addChannelBias(x: tf.Tensor5D, bias: tf.Tensor1D): tf.Tensor5D {
   return add(x, bias) as tf.Tensor5D;
 }
 
+/**
+ * `x` itself, with `bias` in the graph at gradient zero: a conv bias that the following
+ * normalisation cancels (batch or instance statistics subtract it again; PyTorch's gradient for it
+ * is zero up to rounding). Skipping the add saves a full pass forward and a reduction backward;
+ * keeping the parameter in the graph keeps weight decay and momentum updating it as PyTorch does.
+ */
+export function cancelledBias(x: tf.Tensor5D, bias: tf.Tensor1D): tf.Tensor5D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, bIn] = args as [tf.Tensor5D, tf.Tensor1D];
+    return { value: tf.clone(xIn), gradFunc: (dy: tf.Tensor) => [dy, tf.zerosLike(bIn)] };
+  });
+  return op(x, bias) as tf.Tensor5D;
+}
+
 /** Conv3d (kernel `[k,k,k,in,out]`, zero padding k/2, given stride) then the bias add. */
-export function conv3dBias(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D, stride: 1 | 2): tf.Tensor5D {
+export function conv3dBias(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D, stride: 1 | 2, applyBias: BiasOp = addChannelBias): tf.Tensor5D {
   const pad = stride === 1 ? 'same' : 'valid';
-  return addChannelBias(tf.conv3d(x, weight, stride, pad), bias);
+  return applyBias(tf.conv3d(x, weight, stride, pad), bias);
 }
 
 /**
@@ -44,7 +61,7 @@ export function conv3dBias(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1
  * backward runs the two conv kernels a backend accelerates anyway: the input gradient is the
  * strided conv3d of dy, the filter gradient is Conv3DBackpropFilter with dy as the input.
  */
-export function upsample2x(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D): tf.Tensor5D {
+export function upsample2x(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D, applyBias: BiasOp = addChannelBias): tf.Tensor5D {
   const deconv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, wIn, save] = args as [tf.Tensor5D, tf.Tensor5D, tf.GradSaveFunc];
     const [n, d, h, w] = xIn.shape;
@@ -59,7 +76,7 @@ export function upsample2x(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1
       },
     };
   });
-  return addChannelBias(deconv(x, weight) as tf.Tensor5D, bias);
+  return applyBias(deconv(x, weight) as tf.Tensor5D, bias);
 }
 
 /**

@@ -13,11 +13,13 @@ import { Random } from '../random.js';
 import { batchNormTrain, instanceNormRelu } from './batchnorm.js';
 import { torchDefaultConvInit } from './init.js';
 import {
+  addChannelBias,
+  type BiasOp,
+  cancelledBias,
   conv3dBias,
   dropout3d,
   foldBatchNorm,
   groupNorm,
-
   NORM_EPSILON,
   upsample2x,
 } from './layers.js';
@@ -270,11 +272,11 @@ export class VNet {
   private unit(u: Unit, x: tf.Tensor5D, mode: Mode): tf.Tensor5D {
     const weight = this.param<tf.Tensor5D>(`${u.convKey}.weight`);
     const bias = this.param<tf.Tensor1D>(`${u.convKey}.bias`);
-    const linear = (w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D =>
-      u.kind === 'up' ? upsample2x(x, w, b) : conv3dBias(x, w, b, u.kind === 'down' ? 2 : 1);
+    const linear = (w: tf.Tensor5D, b: tf.Tensor1D, applyBias: BiasOp = addChannelBias): tf.Tensor5D =>
+      u.kind === 'up' ? upsample2x(x, w, b, applyBias) : conv3dBias(x, w, b, u.kind === 'down' ? 2 : 1, applyBias);
     const norm = this.config.normalization;
     if (norm === 'none' || !u.normKey) return tf.relu(linear(weight, bias));
-    if (norm === 'instancenorm') return instanceNormRelu(linear(weight, bias), NORM_EPSILON);
+    if (norm === 'instancenorm') return instanceNormRelu(linear(weight, bias, cancelledBias), NORM_EPSILON);
     const gamma = this.param<tf.Tensor1D>(`${u.normKey}.weight`);
     const beta = this.param<tf.Tensor1D>(`${u.normKey}.bias`);
     if (norm === 'groupnorm') return tf.relu(groupNorm(linear(weight, bias), gamma, beta, GROUP_NORM_GROUPS));
@@ -284,7 +286,8 @@ export class VNet {
       const folded = foldBatchNorm(weight, bias, { gamma, beta, runningMean, runningVar }, u.kind === 'up' ? 'deconv' : 'conv');
       return tf.relu(linear(folded.weight, folded.bias));
     }
-    const z = linear(weight, bias);
+    // Batch statistics cancel the bias; the running mean still tracks conv + bias, as PyTorch's.
+    const z = linear(weight, bias, cancelledBias);
     const perChannel = z.size / u.cout;
     if (perChannel <= 1) {
       throw new TracocoError(`batchnorm ${u.normKey} needs more than one value per channel in training (input too small)`);
@@ -292,7 +295,7 @@ export class VNet {
     const batchesTracked = this.buffers.get(`${u.normKey}.num_batches_tracked`)!;
     const updateRunningStatistics = (mean: tf.Tensor1D, variance: tf.Tensor1D) => {
       // PyTorch: running stats use momentum 0.1 and the unbiased variance.
-      runningMean.assign(tf.add(tf.mul(runningMean, 1 - BATCH_NORM_MOMENTUM), tf.mul(mean, BATCH_NORM_MOMENTUM)));
+      runningMean.assign(tf.add(tf.mul(runningMean, 1 - BATCH_NORM_MOMENTUM), tf.mul(tf.add(mean, bias), BATCH_NORM_MOMENTUM)));
       const unbiased = tf.mul(variance, perChannel / (perChannel - 1));
       runningVar.assign(tf.add(tf.mul(runningVar, 1 - BATCH_NORM_MOMENTUM), tf.mul(unbiased, BATCH_NORM_MOMENTUM)));
       batchesTracked.assign(tf.add(batchesTracked, tf.scalar(1, 'int32')));
