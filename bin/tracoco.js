@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { applyProcessDefaults } from './process-env.mjs';
 import { main } from '../dist/src/cli/main.js';
+
+applyProcessDefaults();
 
 main(process.argv.slice(2)).then(
   (code) => {

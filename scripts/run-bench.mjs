@@ -3,6 +3,7 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { applyProcessDefaults } from '../bin/process-env.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dir = join(root, 'dist', 'bench');
@@ -14,7 +15,7 @@ const only = process.argv.slice(2);
 let failed = 0;
 for (const f of readdirSync(dir).filter((n) => n.endsWith(".js") && n !== "registry.js").sort()) {
   if (only.length && !only.some((o) => f.includes(o))) continue;
-  const r = spawnSync(process.execPath, [join(dir, f)], { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
+  const r = spawnSync(process.execPath, [join(dir, f)], { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, env: applyProcessDefaults({ ...process.env }) });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -4,6 +4,7 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { applyProcessDefaults } from '../bin/process-env.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const testRoot = join(root, 'dist', 'test');
@@ -28,6 +29,6 @@ const reporter = process.env.TRACOCO_TEST_REPORTER ?? 'spec';
 const r = spawnSync(
   process.execPath,
   ['--enable-source-maps', '--test', '--test-concurrency=1', `--test-reporter=${reporter}`, ...files],
-  { stdio: 'inherit', cwd: root },
+  { stdio: 'inherit', cwd: root, env: applyProcessDefaults({ ...process.env }) },
 );
 process.exit(r.status ?? 1);

@@ -23,7 +23,7 @@ import {
 } from '../shared/protocol/index.js';
 import { periodicEvalDue } from '../shared/evaluation/settings.js';
 import { hashString } from '../shared/random.js';
-import type { LossTerms } from '../shared/training/step.js';
+import { LOSS_TERMS, recordOf, type LossTerms } from '../shared/names.js';
 import { Mailbox } from '../shared/mailbox.js';
 import { CaseDelivery } from './case-delivery.js';
 import { Evaluations } from './evaluations.js';
@@ -524,13 +524,5 @@ export class Coordinator {
 
 function sumTerms(a: LossTerms | undefined, b: LossTerms): LossTerms {
   if (!a) return { ...b };
-  return {
-    total: a.total + b.total,
-    supervised: a.supervised + b.supervised,
-    ce: a.ce + b.ce,
-    dice: a.dice + b.dice,
-    crc: a.crc + b.crc,
-    kl: a.kl + b.kl,
-    entropy: a.entropy + b.entropy,
-  };
+  return recordOf(LOSS_TERMS, (t) => a[t] + b[t]);
 }

@@ -5,7 +5,6 @@
  * checked here (seed and creds parsed, files readable) so a typo fails before connecting.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions } from 'nats';
 import { TracocoError, errorMessage, type ErrorContext } from '../shared/errors.js';
 
@@ -22,8 +21,8 @@ export interface NatsFlags {
   natsTlsKey?: string;
 }
 
-/** Each setting: its flag, its environment variable, and help text. */
-const SETTINGS = {
+/** Each setting: its flag, its environment variable, and help text (src/cli registers the flags). */
+export const NATS_SETTINGS = {
   nats: { flag: '--nats', env: 'NATS_URL', help: 'NATS server URL(s), comma-separated (env NATS_URL)' },
   natsUser: { flag: '--nats-user', env: 'NATS_USER', help: 'NATS user name (env NATS_USER)' },
   natsPassword: { flag: '--nats-password', env: 'NATS_PASSWORD', help: 'NATS password (env NATS_PASSWORD)' },
@@ -35,20 +34,6 @@ const SETTINGS = {
   natsTlsKey: { flag: '--nats-tls-key', env: 'NATS_TLS_KEY', help: 'client key file for TLS (env NATS_TLS_KEY)' },
 } as const satisfies Record<keyof NatsFlags, { flag: string; env: string; help: string }>;
 
-const FLAG_ARGS: Record<keyof NatsFlags, string> = {
-  nats: '<url>', natsUser: '<name>', natsPassword: '<password>', natsToken: '<token>', natsNkeySeed: '<file>',
-  natsCreds: '<file>', natsTlsCa: '<file>', natsTlsCert: '<file>', natsTlsKey: '<file>',
-};
-
-/** Registers the NATS flags on a command (`--nats` itself only when `withUrl`, for commands that declare it themselves). */
-export function addNatsFlags(command: Command, options: { withUrl?: boolean } = {}): Command {
-  for (const key of Object.keys(SETTINGS) as (keyof NatsFlags)[]) {
-    if (key === 'nats' && !options.withUrl) continue;
-    command.option(`${SETTINGS[key].flag} ${FLAG_ARGS[key]}`, SETTINGS[key].help);
-  }
-  return command;
-}
-
 interface Setting {
   value: string;
   /** The flag or variable it came from, for error messages. */
@@ -57,7 +42,7 @@ interface Setting {
 }
 
 function pick(flags: NatsFlags, env: NodeJS.ProcessEnv, key: keyof NatsFlags): Setting | null {
-  const { flag, env: variable } = SETTINGS[key];
+  const { flag, env: variable } = NATS_SETTINGS[key];
   const fromFlag = flags[key];
   if (fromFlag !== undefined && fromFlag !== '') return { value: fromFlag, source: { flag }, name: flag };
   const fromEnv = env[variable];
@@ -113,8 +98,8 @@ function authOptions(flags: NatsFlags, env: NodeJS.ProcessEnv): Partial<Connecti
   const seed = seedFile ?? seedValue;
   const creds = pick(flags, env, 'natsCreds');
 
-  if (user && !password) throw new TracocoError(`${user.name} is set but no password (${SETTINGS.natsPassword.flag} or ${SETTINGS.natsPassword.env})`, user.source);
-  if (password && !user) throw new TracocoError(`${password.name} is set but no user (${SETTINGS.natsUser.flag} or ${SETTINGS.natsUser.env})`, password.source);
+  if (user && !password) throw new TracocoError(`${user.name} is set but no password (${NATS_SETTINGS.natsPassword.flag} or ${NATS_SETTINGS.natsPassword.env})`, user.source);
+  if (password && !user) throw new TracocoError(`${password.name} is set but no user (${NATS_SETTINGS.natsUser.flag} or ${NATS_SETTINGS.natsUser.env})`, password.source);
   const given = [user, token, seed, creds].filter((s): s is Setting => s !== null);
   if (given.length > 1) {
     throw new TracocoError(`choose one NATS authentication method, got ${given.map((s) => s.name).join(' and ')}`, given[1]!.source);
@@ -152,8 +137,8 @@ function tlsOptions(flags: NatsFlags, env: NodeJS.ProcessEnv, servers: string[])
   const ca = pick(flags, env, 'natsTlsCa');
   const cert = pick(flags, env, 'natsTlsCert');
   const key = pick(flags, env, 'natsTlsKey');
-  if (cert && !key) throw new TracocoError(`a client certificate needs its key (${SETTINGS.natsTlsKey.flag} or ${SETTINGS.natsTlsKey.env})`, cert.source);
-  if (key && !cert) throw new TracocoError(`a client key needs its certificate (${SETTINGS.natsTlsCert.flag} or ${SETTINGS.natsTlsCert.env})`, key.source);
+  if (cert && !key) throw new TracocoError(`a client certificate needs its key (${NATS_SETTINGS.natsTlsKey.flag} or ${NATS_SETTINGS.natsTlsKey.env})`, cert.source);
+  if (key && !cert) throw new TracocoError(`a client key needs its certificate (${NATS_SETTINGS.natsTlsCert.flag} or ${NATS_SETTINGS.natsTlsCert.env})`, key.source);
   for (const file of [ca, cert, key]) if (file) checkReadable(file);
   const wantsTls = servers.some((s) => s.startsWith('tls://'));
   if (!ca && !cert && !wantsTls) return undefined;

@@ -1,24 +1,19 @@
 /**
- * The heartbeat thread of a cluster worker (see heartbeat.ts): its own NATS connection, one
+ * The heartbeat thread of a cluster worker (see heartbeat.ts): its own connection, one
  * `heartbeat` every period, and `register` while the worker is unassigned so a (re)started
  * coordinator finds it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../shared/log.js';
-import { PROTOCOL_VERSION, subjects } from '../shared/protocol/index.js';
-import { connectNatsTransport } from '../transport/nats.js';
-import { natsOptionsFrom } from '../transport/nats-options.js';
+import { PROTOCOL_VERSION, subjects, type TransportModule } from '../shared/protocol/index.js';
 import { SLOT, STATE_CODES, type HeartbeatThreadConfig } from './heartbeat.js';
 
 const config = workerData as HeartbeatThreadConfig;
 const view = new Int32Array(config.shared);
 const logger = createLogger({ component: 'heartbeat', worker: config.workerId });
 
-const transport = await connectNatsTransport({
-  connection: { ...natsOptionsFrom(config.natsFlags, config.env), name: `tracoco-heartbeat-${config.workerId}` },
-  prefix: config.prefix,
-  logger,
-});
+const { connectTransport } = (await import(config.transport.module)) as TransportModule;
+const transport = await connectTransport(config.transport.options, { name: `tracoco-heartbeat-${config.workerId}`, prefix: config.prefix, logger });
 const s = subjects(config.prefix);
 
 async function beat(): Promise<void> {

@@ -1,12 +1,12 @@
 /**
  * Worker liveness. A training step runs tfjs synchronously on the main thread for seconds or
  * minutes, during which timers cannot fire; so in a cluster the heartbeats come from a separate
- * thread with its own NATS connection (heartbeat-thread.ts), reading the worker's state from
+ * thread with its own connection (heartbeat-thread.ts), reading the worker's state from
  * shared memory. The process dies -> the heartbeats stop; the main thread hangs -> the heartbeats
  * carry a stale `lastProgress`, which the coordinator's step timeout catches.
  */
 import { Worker } from 'node:worker_threads';
-import type { WorkerResources, WorkerState } from '../shared/protocol/index.js';
+import type { TransportRecipe, WorkerResources, WorkerState } from '../shared/protocol/index.js';
 
 export interface Heartbeat {
   /** Called by the worker whenever its state, iteration or assignment changes (epoch -1: unassigned). */
@@ -24,9 +24,8 @@ export interface HeartbeatThreadConfig {
   resources: WorkerResources;
   prefix: string;
   periodMs: number;
-  /** NATS flags and environment, re-parsed in the thread (authenticators are not transferable). */
-  natsFlags: Record<string, string | undefined>;
-  env: Record<string, string | undefined>;
+  /** How the thread opens its own connection. */
+  transport: TransportRecipe;
   shared: SharedArrayBuffer;
 }
 

@@ -16,6 +16,7 @@ import { type CachedCase } from '../shared/training/assemble.js';
 import { peerViewsBytes, type PeerViews } from '../shared/training/exchange.js';
 import { computeGradients, computePeerViews, type StepStatistics } from '../shared/training/step.js';
 import { Mailbox } from '../shared/mailbox.js';
+import { recordOf, STEP_PHASES, type PhaseSeconds, type StepPhase } from '../shared/names.js';
 import { flattenGradients, Replica, unflattenGradients } from './replica.js';
 import { ringAllReduce, type ReduceArray, type RingLink } from './ring-allreduce.js';
 import type { BatchBuilder } from './batch-builder.js';
@@ -42,7 +43,7 @@ export interface WorkerOptions {
 
 /** Hooks for metrics (all optional). */
 export interface WorkerObserver {
-  onStep?(info: { role: Role; iteration: number; phases: Record<string, number>; exchangeBytes: number }): void;
+  onStep?(info: { role: Role; iteration: number; phases: PhaseSeconds; exchangeBytes: number }): void;
   onState?(state: WorkerState): void;
   onRejected?(reason: string): void;
 }
@@ -241,8 +242,8 @@ export class TrainingWorker {
     const a = this.current(m.epoch);
     const { replica, message: assign } = a;
     this.setState('training');
-    const phases: Record<string, number> = { data: 0, forward: 0, exchange: 0, backward: 0, allreduce: 0, optimizer: 0 };
-    const timed = async <T>(phase: string, fn: () => T | Promise<T>): Promise<T> => {
+    const phases: PhaseSeconds = recordOf(STEP_PHASES, () => 0);
+    const timed = async <T>(phase: StepPhase, fn: () => T | Promise<T>): Promise<T> => {
       const t0 = performance.now();
       try {
         return await fn();

@@ -16,7 +16,8 @@ import { silentLogger } from '../../src/shared/log.js';
 import { runLocal } from '../../src/local/run-local.js';
 import { coordinatorMetrics } from '../../src/coordinator/metrics.js';
 import { workerMetrics } from '../../src/worker/metrics.js';
-import { createMetrics, serveMetrics, STEP_PHASES, type MetricsServer } from '../../src/shared/telemetry/index.js';
+import { serveMetrics, type MetricsServer } from '../../src/cli/telemetry.js';
+import { createMetrics, STEP_PHASES } from '../../src/shared/telemetry/index.js';
 import { repoRoot, skipUnlessBinary, tempDir } from '../support/env.js';
 import { dashboardQueries, startPrometheus, substituteVariables, type Prometheus } from '../support/prometheus.js';
 

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { createMetrics, serveMetrics, type MetricsServer } from '../../src/shared/telemetry/index.js';
+import { serveMetrics, type MetricsServer } from '../../src/cli/telemetry.js';
+import { createMetrics } from '../../src/shared/telemetry/index.js';
 import { repoRoot, skipUnlessBinary, tempDir } from '../support/env.js';
 import { startPrometheus, type Prometheus } from '../support/prometheus.js';
 

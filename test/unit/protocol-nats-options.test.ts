@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { nkeys } from 'nats';
 import { TracocoError } from '../../src/shared/errors.js';
-import { addNatsFlags, natsAuthKind, natsOptionsFrom, type NatsFlags } from '../../src/transport/nats-options.js';
+import { addNatsFlags } from '../../src/cli/nats-flags.js';
+import { natsAuthKind, natsOptionsFrom, type NatsFlags } from '../../src/transport/nats-options.js';
 import { tempDir } from '../support/env.js';
 
 const URL = 'nats://127.0.0.1:4222';

@@ -4,7 +4,7 @@ import { loadConfig, type ConfigInput, type TracocoConfig } from '../../shared/c
 import { createLogger, type Logger } from '../../shared/log.js';
 import { nonNegativeInt, portNumber, positiveInt, printResult } from '../options.js';
 import { startTelemetry } from '../telemetry.js';
-import { addNatsFlags, type NatsFlags } from '../../transport/nats-options.js';
+import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
 
 interface CoordinatorFlags extends NatsFlags {
   config: string;

@@ -5,7 +5,7 @@ import { createLogger } from '../../shared/log.js';
 import { portNumber, printResult } from '../options.js';
 import { addRunConfigFlags, runConfigOverrides } from '../run-flags.js';
 import { startTelemetry } from '../telemetry.js';
-import { addNatsFlags, type NatsFlags } from '../../transport/nats-options.js';
+import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
 
 interface TrainFlags extends NatsFlags {
   config: string;

@@ -5,7 +5,7 @@ import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { oneOf, portNumber, positiveInt } from '../options.js';
 import { startTelemetry } from '../telemetry.js';
-import { addNatsFlags, type NatsFlags } from '../../transport/nats-options.js';
+import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
 
 interface WorkerFlags extends NatsFlags {
   metricsPort?: number;
@@ -62,15 +62,8 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
   const { workerMetrics } = await import('../../worker/metrics.js');
   const observer = telemetry ? workerMetrics(telemetry.metrics) : undefined;
   const transport = await connectNatsTransport({ connection, prefix: flags.prefix, logger, name: `tracoco-worker-${workerId}`, onRejected: () => observer?.onRejected?.('malformed') });
-  const { nats: _url, ...credentials } = flags;
-  const heartbeat = threadHeartbeat({
-    workerId,
-    resources,
-    prefix: flags.prefix,
-    periodMs: flags.heartbeatMs,
-    natsFlags: { nats: flags.nats, ...pickStrings(credentials) },
-    env: pickEnv(),
-  });
+  const { natsRecipe } = await import('../../transport/nats-recipe.js');
+  const heartbeat = threadHeartbeat({ workerId, resources, prefix: flags.prefix, periodMs: flags.heartbeatMs, transport: natsRecipe(flags, process.env) });
   const { createBatchPool } = await import('../../worker/batch-pool.js');
   const pool = createBatchPool();
   const worker = new TrainingWorker({ workerId, transport, resources, logger, heartbeat, observer, batchBuilder: pool?.build, shareCases: pool !== null });
@@ -92,12 +85,4 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
   await worker.finished;
   logger.info('worker.released', {});
   await close();
-}
-
-function pickStrings(o: object): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => typeof v === 'string')) as Record<string, string | undefined>;
-}
-
-function pickEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('NATS_')));
 }

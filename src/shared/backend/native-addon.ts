@@ -61,11 +61,6 @@ export function loadNativeAddon(): AddonLoad {
     cached = { ok: false, reason: `addon not built (${path} missing; needs libdnnl-dev, then npm install)` };
     return cached;
   }
-  // OpenMP threads that spin while waiting starve everything else on a shared machine (another
-  // worker, a test, a second run): measured 2.5x slower steps with two processes on two cores.
-  // Sleeping waiters cost ~10% on an idle machine; OMP_WAIT_POLICY=active restores spinning.
-  // libgomp reads the variable when it is loaded, i.e. with the addon below.
-  process.env.OMP_WAIT_POLICY ??= 'passive';
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
     cached = { ok: true, addon, path };

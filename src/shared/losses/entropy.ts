@@ -8,7 +8,7 @@
  * class probabilities; adding +NegEntropy there would push them towards uniform.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { TranslationMode } from './translation.js';
+import type { TranslationMode } from './translation-mode.js';
 
 /** Floor of log's argument: x·log x is ≈ 0 below it, and log 0 would turn gradients into NaN. */
 const LOG_FLOOR = 1e-30;

@@ -10,10 +10,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TracocoError } from '../errors.js';
 import { entropyRegulariser, negativeEntropy, xLogX } from './entropy.js';
+import { TRANSLATION_MODES, type TranslationMode } from './translation-mode.js';
 
-/** `class`: KL over classes (default); `reference`: the published code's computation. */
-export type TranslationMode = 'class' | 'reference';
-export const TRANSLATION_MODES: readonly TranslationMode[] = ['class', 'reference'];
+export { TRANSLATION_MODES, type TranslationMode } from './translation-mode.js';
+
 
 /** The reference clamps overlap logits to this range before its spatial softmax. */
 export const REFERENCE_CLAMP_MIN = 1e-6;

@@ -6,6 +6,7 @@
  */
 import { Packr } from 'msgpackr';
 import { TracocoError, type ErrorContext } from '../errors.js';
+import { LOSS_TERMS } from '../names.js';
 import { PROTOCOL_VERSION, type Message, type MessageType } from './messages.js';
 
 export type RejectionReason =
@@ -106,7 +107,7 @@ const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
   heartbeat: { ...fromWorker, state: ['idle', 'assigned', 'training', 'evaluating'], iteration: 'number', epoch: 'number' },
   'step-done': {
     ...fromWorker, epoch: 'number', iteration: 'number', role: 'role', pair: 'number', terms: 'object',
-    ...Object.fromEntries(['total', 'supervised', 'ce', 'dice', 'crc', 'kl', 'entropy'].map((t) => [`terms.${t}`, 'number' as const])),
+    ...Object.fromEntries(LOSS_TERMS.map((t) => [`terms.${t}`, 'number' as const])),
     confidentRatio: 'object', 'confidentRatio.positive': 'number', 'confidentRatio.negative': 'number', phases: 'object', exchangeBytes: 'number',
   },
   'eval-done': {

@@ -7,8 +7,8 @@
 import type { TracocoConfig } from '../config/index.js';
 import type { BatchPlan } from '../data/index.js';
 import type { SegmentationMetrics } from '../metrics/index.js';
-import type { PeerViews } from '../training/exchange.js';
-import type { LossTerms } from '../training/step.js';
+import type { LossTerms, PhaseSeconds } from '../names.js';
+import type { PeerViews } from './payloads.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -76,7 +76,7 @@ export interface StepDoneMessage extends Envelope {
   terms: LossTerms;
   confidentRatio: { positive: number; negative: number };
   /** Seconds per phase: data, forward, exchange, backward, allreduce, optimizer. */
-  phases: Record<string, number>;
+  phases: PhaseSeconds;
   exchangeBytes: number;
 }
 export interface EvalDoneMessage extends Envelope {

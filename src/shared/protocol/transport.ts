@@ -3,6 +3,7 @@
  * and an in-process one for local mode: subject-based publish/subscribe for messages, a
  * key-value store for run state, and an object store for checkpoints and large volumes.
  */
+import type { Logger } from '../log.js';
 import type { Message } from './messages.js';
 
 export interface Subscription {
@@ -36,4 +37,18 @@ export interface Transport {
   /** Runs `handler` after the connection came back from an outage (messages may have been lost). */
   onReconnect?(handler: () => void): Subscription;
   close(): Promise<void>;
+}
+
+/**
+ * How another thread opens its own transport: the URL of a module exporting `connectTransport`
+ * (a `TransportModule`) and options it receives by structured clone. Connections and NATS
+ * authenticators cannot cross threads, so the module derives them again from `options`.
+ */
+export interface TransportRecipe {
+  module: string;
+  options: unknown;
+}
+
+export interface TransportModule {
+  connectTransport(options: unknown, context: { name: string; prefix: string; logger: Logger }): Promise<Transport>;
 }

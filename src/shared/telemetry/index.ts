@@ -1,2 +1,1 @@
 export { createMetrics, METRIC_PREFIX, STEP_PHASES, LOSS_TERMS, type TracocoMetrics } from './metrics.js';
-export { serveMetrics, type MetricsServer } from './server.js';

@@ -5,8 +5,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const METRIC_PREFIX = 'tracoco_';
-export const STEP_PHASES = ['data', 'forward', 'exchange', 'backward', 'allreduce', 'optimizer'] as const;
-export const LOSS_TERMS = ['total', 'supervised', 'ce', 'dice', 'crc', 'kl', 'entropy'] as const;
+import { LOSS_TERMS, STEP_PHASES } from '../names.js';
+
+export { LOSS_TERMS, STEP_PHASES };
 
 export interface TracocoMetrics {
   registry: Registry;

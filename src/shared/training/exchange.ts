@@ -5,22 +5,9 @@
  * ≤ 7.7e-6) or, for exactness tests, as float32. Local mode quantises exactly like the cluster,
  * so both give the same numbers.
  */
-export type ExchangeDtype = 'uint16' | 'float32';
+import type { ExchangeDtype, PackedArray, PeerViews } from '../protocol/payloads.js';
 
-/** A [0,1]-valued array as it travels: row-major `shape`, classes last. */
-export interface PackedArray {
-  dtype: ExchangeDtype;
-  shape: number[];
-  data: Uint16Array | Float32Array;
-}
-
-/** What one model sends its peer for one step. */
-export interface PeerViews {
-  /** softmax(m(f)) for the whole batch, [B, x, y, z, C]. */
-  pseudo: PackedArray;
-  /** Translation targets of m(s + n) on each sample's s-overlap box, [x, y, z, C] each (cross pairing only). */
-  overlap: PackedArray[] | null;
-}
+export type { ExchangeDtype, PackedArray, PeerViews };
 
 const U16_MAX = 65535;
 

@@ -36,6 +36,7 @@ import {
   type StepContext,
 } from './replica-batch.js';
 import { disposingScope } from './scope.js';
+import { LOSS_TERMS, recordOf, type LossTerms } from '../names.js';
 
 export interface StepSettings {
   classes: number;
@@ -58,16 +59,7 @@ export interface StepSettings {
   exchangeDtype: ExchangeDtype;
 }
 
-/** This replica's share of each loss term; summed over replicas it is the global value. */
-export interface LossTerms {
-  total: number;
-  supervised: number;
-  ce: number;
-  dice: number;
-  crc: number;
-  kl: number;
-  entropy: number;
-}
+export type { LossTerms } from '../names.js';
 
 export interface StepGradients {
   /** Gradients by parameter key (caller disposes). */
@@ -141,7 +133,7 @@ export async function computeGradients(
 
   const vars = [...model.params.entries()];
   const keyOf = new Map(vars.map(([key, v]) => [v.name, key]));
-  const terms: LossTerms = { total: 0, supervised: 0, ce: 0, dice: 0, crc: 0, kl: 0, entropy: 0 };
+  const terms: LossTerms = recordOf(LOSS_TERMS, () => 0);
   const confidentRatio = { positive: 0, negative: 0 };
   const grads = new Map<string, tf.Tensor>();
   const accumulate = (g: tf.NamedTensorMap) => {

@@ -1,0 +1,18 @@
+/**
+ * Lists of names that several layers share — the loss terms a step reports and the phases it is
+ * timed in — defined once here, with no dependencies, and derived everywhere else: types, wire
+ * codec fields, the coordinator's sums, metric labels.
+ */
+export const LOSS_TERMS = ['total', 'supervised', 'ce', 'dice', 'crc', 'kl', 'entropy'] as const;
+export type LossTerm = (typeof LOSS_TERMS)[number];
+/** This replica's share of each loss term; summed over replicas it is the global value. */
+export type LossTerms = Record<LossTerm, number>;
+
+export const STEP_PHASES = ['data', 'forward', 'exchange', 'backward', 'allreduce', 'optimizer'] as const;
+export type StepPhase = (typeof STEP_PHASES)[number];
+export type PhaseSeconds = Record<StepPhase, number>;
+
+/** `{ [name]: value }` for every name of a list (zeroed loss terms, phase timers, ...). */
+export function recordOf<K extends string, V>(names: readonly K[], value: (name: K) => V): Record<K, V> {
+  return Object.fromEntries(names.map((n) => [n, value(n)])) as Record<K, V>;
+}
