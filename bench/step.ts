@@ -11,6 +11,7 @@ import type { Shape3 } from '../src/shared/volume.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
 import { median, round } from './lib/stats.js';
+import { pytorchUnavailable, runPytorchPeer, type PeerResult } from './lib/pytorch-peer.js';
 import { vnetConvFlops } from './vnet.js';
 
 interface StepBenchOptions extends Record<string, unknown> {
@@ -23,6 +24,8 @@ interface StepBenchOptions extends Record<string, unknown> {
   runs: number;
   normalization: 'batchnorm' | 'instancenorm';
   profile?: boolean;
+  vsPytorch?: boolean;
+  pairs: number;
 }
 
 export const spec: BenchSpec<StepBenchOptions> = {
@@ -38,6 +41,8 @@ export const spec: BenchSpec<StepBenchOptions> = {
     { flags: '--backend <name>', description: 'tfjs backend (default: the fastest available)' },
     { flags: '--runs <n>', description: 'timed steps after one warm-up (median reported)', parse: positiveInt, default: 3 },
     { flags: '--profile', description: 'add one profiled step: ms and calls per kernel' },
+    { flags: '--vs-pytorch', description: 'also time the PyTorch step (bench/peers/torch_step.py), alternating with ours' },
+    { flags: '--pairs <n>', description: 'with --vs-pytorch: alternating measurements of each side (median of medians)', parse: positiveInt, default: 3 },
   ],
   async run(o) {
     const { initBackend } = await import('../src/shared/backend/index.js');
@@ -79,14 +84,20 @@ export const spec: BenchSpec<StepBenchOptions> = {
         for (const t of g.grads.values()) t.dispose();
       }
     };
-    await stepOnce(0);
-    const times: number[] = [];
-    for (let i = 1; i <= o.runs; i++) {
-      const t0 = performance.now();
-      await stepOnce(i);
-      times.push(performance.now() - t0);
-    }
-    const profile = o.profile ? await profileKernels(() => stepOnce(o.runs + 1)) : undefined;
+    let iteration = 0;
+    await stepOnce(iteration++);
+    const measure = async () => {
+      const times: number[] = [];
+      for (let i = 0; i < o.runs; i++) {
+        const t0 = performance.now();
+        await stepOnce(iteration++);
+        times.push(performance.now() - t0);
+      }
+      return times;
+    };
+    const peer = o.vsPytorch ? await peerSide(o, measure) : null;
+    const times = peer ? peer.ours : await measure();
+    const profile = o.profile ? await profileKernels(() => stepOnce(iteration++)) : undefined;
     for (const r of replicas) r.dispose();
     const flops = await vnetConvFlops({ inChannels: 1, classes: 2, filters: o.filters, normalization: 'batchnorm', dropout: true }, o.patch, o.batch);
     // Per model: pseudo-label forward + f, u (and s for intra) forward+backward (backward = 2x forward).
@@ -106,11 +117,43 @@ export const spec: BenchSpec<StepBenchOptions> = {
       ms_min: round(Math.min(...times), 1),
       conv_gflop_per_step: round(convFlops / 1e9, 1),
       effective_gflops: round(convFlops / 1e9 / (ms / 1000), 1),
-      pytorch_1_13_cpu_ms: 5400,
+      rss_peak_mb: round(process.resourceUsage().maxRSS / 1024, 0),
+      ...(peer ? { pytorch: peer.pytorch } : {}),
       ...(profile ? { profile } : {}),
     };
   },
 };
+
+/**
+ * `pairs` alternating measurements: ours (`runs` steps), then the PyTorch peer's (`runs` steps
+ * after its own warm-up) with the same patch, width, batch, pairing, KL and normalisation.
+ */
+async function peerSide(o: StepBenchOptions, measure: () => Promise<number[]>) {
+  const unavailable = pytorchUnavailable();
+  if (unavailable) {
+    process.stderr.write(`bench step: PyTorch side skipped: ${unavailable}\n`);
+    return { ours: await measure(), pytorch: { skipped: unavailable } };
+  }
+  const args = ['--patch', o.patch.join('x'), '--filters', String(o.filters), '--batch', String(o.batch), '--pairing', o.pairing, '--kl', o.kl, '--normalization', o.normalization, '--runs', String(o.runs)];
+  const ours: number[][] = [];
+  const theirs: PeerResult[] = [];
+  for (let k = 0; k < o.pairs; k++) {
+    ours.push(await measure());
+    theirs.push(runPytorchPeer('torch_step.py', args));
+  }
+  const oursMs = median(ours.map((t) => median(t)));
+  const theirsMs = median(theirs.map((t) => t.median_ms));
+  return {
+    ours: ours.flat(),
+    pytorch: {
+      torch: theirs[0]!.torch,
+      threads: theirs[0]!.threads,
+      ms_per_step: round(theirsMs, 1),
+      pairs: ours.map((t, k) => ({ tracoco_ms: round(median(t), 1), pytorch_ms: theirs[k]!.median_ms })),
+      speedup: round(theirsMs / oursMs, 2),
+    },
+  };
+}
 
 /** Kernel time of one call of `f`, by kernel name, slowest first (tf.profile). */
 async function profileKernels(f: () => Promise<void>): Promise<{ wall_ms: number; kernel_ms: number; kernels: { name: string; calls: number; ms: number }[] }> {

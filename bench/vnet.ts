@@ -5,7 +5,9 @@
  * that input counted from the layer shapes and the implied GFLOP/s.
  * FLOPs: 2 × (kernel volume) × Cin × Cout per output voxel (per input voxel for the transposed
  * convs); forward + backward counts the input- and filter-gradient of every conv (2× forward)
- * except the input gradient of the first conv, which nothing needs.
+ * except the input gradient of the first conv, which nothing needs. `conv_kernels_ms` is the time
+ * of the Conv3D kernels inside one profiled forward+backward; `forward_backward_over_convs` says
+ * how much the rest (normalisation, activations, losses, memory traffic) adds on top.
  */
 import { performance } from 'node:perf_hooks';
 import { positiveInt, shapeXYZ } from '../src/cli/options.js';
@@ -99,6 +101,14 @@ export const spec: BenchSpec<VNetBenchOptions> = {
         void grads[vars[0]!.name]!.dataSync();
       }),
     );
+    // The convolutions' own share of one forward+backward: their kernel times in a profiled pass.
+    const profiled = await tf.profile(() =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => supervisedLoss(model.forward(x, { training: true, dropout: random }), labels).loss, vars);
+        void grads[vars[0]!.name]!.dataSync();
+      }),
+    );
+    const convMs = profiled.kernels.filter((k) => k.name.startsWith('Conv3D')).reduce((sum, k) => sum + Number(k.kernelTimeMs), 0);
     tf.dispose([x, labels]);
     model.dispose();
 
@@ -119,6 +129,8 @@ export const spec: BenchSpec<VNetBenchOptions> = {
       eval_forward_gflops: gflops(flops.forward, evalMs),
       train_forward_gflops: gflops(flops.forward, trainMs),
       forward_backward_gflops: gflops(backwardFlops, backwardMs),
+      conv_kernels_ms: round(convMs, 1),
+      forward_backward_over_convs: round(backwardMs / convMs, 2),
     };
   },
 };
