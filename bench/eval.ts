@@ -52,7 +52,8 @@ export const spec: BenchSpec<EvalBenchOptions> = {
     const tf = await import('@tensorflow/tfjs-core');
     const { initBackend } = await import('../src/shared/backend/index.js');
     const { VNet } = await import('../src/shared/model/vnet.js');
-    const { slidingWindowPredict, windowStarts, centredPadding } = await import('../src/shared/inference/index.js');
+    const { evalModePredictor, slidingWindowPredict, windowStarts, centredPadding } = await import('../src/shared/inference/index.js');
+    const { normalizeMinMax } = await import('../src/shared/data/intensity.js');
     const backend = await initBackend(o.backend);
     const volume = await loadVolume(o.data);
     const config = { inChannels: 1, classes: 2, filters: o.filters, normalization: 'batchnorm' as const, dropout: true };
@@ -64,7 +65,7 @@ export const spec: BenchSpec<EvalBenchOptions> = {
       const times: number[] = [];
       for (let i = 0; i < o.runs; i++) {
         const t0 = performance.now();
-        await slidingWindowPredict(model, volume.image, volume.shape, settings);
+        await slidingWindowPredict(evalModePredictor(model), normalizeMinMax(volume.image), volume.shape, settings);
         times.push(performance.now() - t0);
       }
       return median(times);

@@ -8,6 +8,7 @@ import type { Logger } from '../shared/log.js';
 import { errorMessage } from '../shared/errors.js';
 import { intensityRange } from '../shared/data/index.js';
 import { evaluateCase, evaluationSettingsFrom, renderMiddleSlices, type EvaluatedCase } from '../shared/evaluation/index.js';
+import { evalModePredictor } from '../shared/inference/index.js';
 import { meanMetrics } from '../shared/metrics/index.js';
 import { PROTOCOL_VERSION, subjects, type AssignMessage, type CasePayload, type CasesMessage, type CheckpointMessage, type EvaluateMessage, type Message, type ReduceMessage, type Role, type StepMessage, type Subscription, type Transport, type ViewsMessage, type WorkerInbound, type WorkerResources, type WorkerState } from '../shared/protocol/index.js';
 import { decodeMessage } from '../shared/protocol/codec.js';
@@ -375,7 +376,7 @@ export class TrainingWorker {
       for (const id of m.caseIds) {
         const c = this.cases.get(id);
         if (!c || !c.label) throw new Error(`evaluation case '${id}' is missing or unlabelled`);
-        const r = await evaluateCase(model!, { id, image: c.image, label: c.label, shape: c.shape }, settings);
+        const r = await evaluateCase(evalModePredictor(model!), { id, image: c.image, label: c.label, shape: c.shape }, settings);
         results.push(r);
         if (e.slices) slices.push({ id, png: renderMiddleSlices(c.image, c.label, r.prediction, c.shape) });
       }

@@ -83,12 +83,10 @@ test('evaluation at scale predicts on the resampled image and scores the stored 
   const seen: number[][] = [];
   // A "model" that thresholds its (min-max normalised) input: logits [-(v - 0.5), v - 0.5].
   const tfc = await import('@tensorflow/tfjs-core');
-  const model = {
-    forward: (x: import('@tensorflow/tfjs-core').Tensor5D) => {
-      seen.push(x.shape.slice(1, 4));
-      return tfc.tidy(() => tfc.concat([tfc.neg(tfc.sub(x, 0.5)), tfc.sub(x, 0.5)], 4).mul(20)) as import('@tensorflow/tfjs-core').Tensor5D;
-    },
-  } as unknown as Parameters<typeof evaluateCase>[0];
+  const model: Parameters<typeof evaluateCase>[0] = (x) => {
+    seen.push(x.shape.slice(1, 4));
+    return tfc.tidy(() => tfc.concat([tfc.neg(tfc.sub(x, 0.5)), tfc.sub(x, 0.5)], 4).mul(20)) as import('@tensorflow/tfjs-core').Tensor5D;
+  };
   const settings = { patch: [16, 16, 16] as Shape3, strideXY: 8, strideZ: 8, batch: 1, postProcess: false };
   const half = await evaluateCase(model, { id: 'cube', image, label, shape: s }, { ...settings, scale: 0.5 });
   assert.equal(half.prediction.length, 32 ** 3, 'prediction on the stored grid');

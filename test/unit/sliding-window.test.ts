@@ -7,7 +7,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/shared/backend/index.js';
-import { centredPadding, slidingWindowPredict, windowStarts, type WindowPredictor } from '../../src/shared/inference/index.js';
+import { argmaxLabels, centredPadding, evalModePredictor, slidingWindowPredict, windowStarts, type WindowPredictor } from '../../src/shared/inference/index.js';
 import { normalizeMinMax } from '../../src/shared/data/intensity.js';
 import { VNet } from '../../src/shared/model/vnet.js';
 import { Random } from '../../src/shared/random.js';
@@ -93,36 +93,45 @@ for (const [label, shape, patch, strideXY, strideZ] of [
   test(`matches the reference test_single_case: ${label}`, async () => {
     const image = randomVolume(shape, 1);
     const expected = reference(image, shape, patch, strideXY, strideZ);
-    const result = await slidingWindowPredict(contextPredictor, image, shape, { patch, strideXY, strideZ, normalize: 'none' });
+    const result = await slidingWindowPredict(contextPredictor, image, shape, { patch, strideXY, strideZ });
     assert.equal(result.classes, 3);
     assert.deepEqual(result.shape, shape);
     let worst = 0;
-    for (let i = 0; i < expected.probs.length; i++) worst = Math.max(worst, Math.abs(result.probabilities[i]! - expected.probs[i]!));
+    for (let i = 0; i < expected.probs.length; i++) worst = Math.max(worst, Math.abs(result.values[i]! - expected.probs[i]!));
     assert.ok(worst < 1e-6, `max |diff| ${worst}`);
-    assert.deepEqual(Array.from(result.labels), Array.from(expected.labels));
+    assert.deepEqual(Array.from(argmaxLabels(result.values, result.classes)), Array.from(expected.labels));
   });
 }
 
 test('batching windows does not change the result, and progress reaches the window count', async () => {
   const shape: Shape3 = [13, 10, 7];
   const image = randomVolume(shape, 2);
-  const options = { patch: [8, 8, 4] as Shape3, strideXY: 3, strideZ: 2, normalize: 'none' as const };
+  const options = { patch: [8, 8, 4] as Shape3, strideXY: 3, strideZ: 2 };
   const single = await slidingWindowPredict(contextPredictor, image, shape, options);
   const seen: [number, number][] = [];
   const batched = await slidingWindowPredict(contextPredictor, image, shape, { ...options, batch: 4, onProgress: (d, t) => seen.push([d, t]) });
-  assert.deepEqual(Array.from(batched.probabilities), Array.from(single.probabilities));
+  assert.deepEqual(Array.from(batched.values), Array.from(single.values));
   const total = windowStarts(13, 8, 3).length * windowStarts(10, 8, 3).length * windowStarts(7, 4, 2).length;
   assert.deepEqual(seen.at(-1), [total, total]);
   assert.equal(seen.length, Math.ceil(total / 4));
 });
 
-test("'minmax' rescales the volume to [0, 1] before prediction", async () => {
+test("averaging logits instead of probabilities: the mean of the windows' logits", async () => {
   const shape: Shape3 = [9, 9, 5];
-  const raw = Float32Array.from(randomVolume(shape, 3), (v) => v * 40 + 300);
+  const image = randomVolume(shape, 3);
   const options = { patch: [8, 8, 4] as Shape3, strideXY: 4, strideZ: 2 };
-  const a = await slidingWindowPredict(contextPredictor, raw, shape, { ...options, normalize: 'minmax' });
-  const b = await slidingWindowPredict(contextPredictor, normalizeMinMax(raw), shape, { ...options, normalize: 'none' });
-  assert.deepEqual(Array.from(a.probabilities), Array.from(b.probabilities));
+  const logits = await slidingWindowPredict(contextPredictor, image, shape, { ...options, average: 'logits' });
+  const probabilities = await slidingWindowPredict(contextPredictor, image, shape, options);
+  assert.equal(logits.average, 'logits');
+  assert.equal(probabilities.average, 'probabilities');
+  // The context predictor's logits do not sum to one per voxel; probabilities do.
+  const sums = (v: Float32Array) => Array.from({ length: v.length / 3 }, (_, i) => v[3 * i]! + v[3 * i + 1]! + v[3 * i + 2]!);
+  assert.ok(sums(probabilities.values).every((s) => Math.abs(s - 1) < 1e-5));
+  assert.ok(sums(logits.values).some((s) => Math.abs(s - 1) > 1e-3));
+});
+
+test('min-max normalisation is a separate step: [0, 1], constant volumes become zeros', () => {
+  const raw = Float32Array.from(randomVolume([9, 9, 5], 3), (v) => v * 40 + 300);
   const n = normalizeMinMax(raw);
   assert.equal(Math.min(...n), 0);
   assert.equal(Math.max(...n), 1);
@@ -132,12 +141,13 @@ test("'minmax' rescales the volume to [0, 1] before prediction", async () => {
 test('a VNet predicts probabilities that sum to one, with argmax labels', async () => {
   const model = VNet.create({ inChannels: 1, classes: 2, filters: 2, normalization: 'batchnorm', dropout: true }, 4);
   const shape: Shape3 = [20, 18, 16];
-  const result = await slidingWindowPredict(model, randomVolume(shape, 5), shape, { patch: [16, 16, 16], strideXY: 8, strideZ: 8, batch: 2 });
-  for (let v = 0; v < result.labels.length; v++) {
-    const p0 = result.probabilities[2 * v]!;
-    const p1 = result.probabilities[2 * v + 1]!;
+  const result = await slidingWindowPredict(evalModePredictor(model), randomVolume(shape, 5), shape, { patch: [16, 16, 16], strideXY: 8, strideZ: 8, batch: 2 });
+  const labels = argmaxLabels(result.values, result.classes);
+  for (let v = 0; v < labels.length; v++) {
+    const p0 = result.values[2 * v]!;
+    const p1 = result.values[2 * v + 1]!;
     assert.ok(Math.abs(p0 + p1 - 1) < 1e-5);
-    assert.equal(result.labels[v], p1 > p0 ? 1 : 0);
+    assert.equal(labels[v], p1 > p0 ? 1 : 0);
   }
   model.dispose();
 });

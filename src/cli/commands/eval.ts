@@ -60,6 +60,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
   logger.info('backend.selected', { backend: backend.name });
   const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
   const { evaluateCase, renderMiddleSlices } = await import('../../shared/evaluation/index.js');
+  const { evalModePredictor } = await import('../../shared/inference/index.js');
   const { meanMetrics } = await import('../../shared/metrics/index.js');
   const io = await import('../../shared/io/index.js');
   const model = await loadCheckpoint(flags.checkpoint);
@@ -71,7 +72,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
     for (const source of sources) {
       const c = await source.load(classes);
       if (!c.label) throw new TracocoError('case has no label to score against', { file: source.file });
-      const r = await evaluateCase(model, { id: c.id, image: c.image, label: c.label, shape: c.shape }, {
+      const r = await evaluateCase(evalModePredictor(model), { id: c.id, image: c.image, label: c.label, shape: c.shape }, {
         patch: flags.patch,
         strideXY: flags.strideXy,
         strideZ: flags.strideZ,

@@ -94,7 +94,7 @@ export async function runPredict(options: PredictFlags): Promise<PredictReport> 
   const { initBackend } = await import('../../shared/backend/index.js');
   const backend = await initBackend(flags.backend);
   const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
-  const { argmaxLabels } = await import('../../shared/inference/index.js');
+  const { argmaxLabels, evalModePredictor } = await import('../../shared/inference/index.js');
   const { predictAtScale } = await import('../../shared/evaluation/index.js');
   const { writeNifti } = await import('../../shared/io/index.js');
   const model = await loadCheckpoint(flags.checkpoint);
@@ -104,7 +104,7 @@ export async function runPredict(options: PredictFlags): Promise<PredictReport> 
     }
     const input = await readInput(flags.input);
     log.info('predict.start', { input: flags.input, shape: input.shape, patch: flags.patch, backend: backend.name });
-    const { classes, probabilities } = await predictAtScale(model, { id: flags.input, image: input.image, shape: input.shape }, {
+    const { classes, probabilities } = await predictAtScale(evalModePredictor(model), { id: flags.input, image: input.image, shape: input.shape }, {
       patch: flags.patch,
       strideXY: flags.strideXy,
       strideZ: flags.strideZ,

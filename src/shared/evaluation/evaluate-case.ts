@@ -8,11 +8,13 @@
  * probabilities are resampled back to the stored grid (trilinear) before the argmax, so the
  * metrics are always those of the stored labels (GUIDE §4).
  */
-import type { VNet } from '../model/index.js';
-import { argmaxLabels, slidingWindowPredict, type InputNormalization } from '../inference/index.js';
+import { argmaxLabels, slidingWindowPredict, type WindowPredictor } from '../inference/index.js';
+import { normalizeMinMax } from '../data/intensity.js';
 import { resampleLinear, scaledShape } from '../data/resample.js';
 import { caseMetrics, meanMetrics, removeSmallComponents, DEFAULT_MIN_COMPONENT_VOXELS, type SegmentationMetrics } from '../metrics/index.js';
 import type { Shape3 } from '../volume.js';
+
+export type InputNormalization = 'minmax' | 'none';
 
 export interface EvaluationSettings {
   patch: Shape3;
@@ -21,6 +23,7 @@ export interface EvaluationSettings {
   /** Windows per forward. */
   batch: number;
   postProcess: boolean;
+  /** 'minmax' (default: the reference testing transform) rescales the image to [0, 1] first. */
   normalize?: InputNormalization;
   /** The training scale (`data.scale`, default 1). */
   scale?: number;
@@ -39,27 +42,28 @@ export interface EvaluationCase {
   shape: Shape3;
 }
 
-export async function evaluateCase(model: VNet, c: EvaluationCase, settings: EvaluationSettings): Promise<EvaluatedCase> {
-  const { classes, probabilities } = await predictAtScale(model, c, settings);
+/** `predict` is any window predictor, e.g. `evalModePredictor(model)`. */
+export async function evaluateCase(predict: WindowPredictor, c: EvaluationCase, settings: EvaluationSettings): Promise<EvaluatedCase> {
+  const { classes, probabilities } = await predictAtScale(predict, c, settings);
   let prediction = argmaxLabels(probabilities, classes);
   if (settings.postProcess) prediction = postProcessLabels(prediction, c.shape, classes);
   return { metrics: { id: c.id, ...scoreLabels(prediction, c.label, c.shape, classes) }, prediction };
 }
 
 /** Class probabilities `[X, Y, Z, classes]` on the stored grid of `c`, predicted at `settings.scale`. */
-export async function predictAtScale(model: VNet, c: Omit<EvaluationCase, 'label'>, settings: EvaluationSettings): Promise<{ classes: number; probabilities: Float32Array }> {
+export async function predictAtScale(predict: WindowPredictor, c: Omit<EvaluationCase, 'label'>, settings: EvaluationSettings): Promise<{ classes: number; probabilities: Float32Array }> {
   const scale = settings.scale ?? 1;
   const grid = scale === 1 ? c.shape : scaledShape(c.shape, scale);
-  const image = scale === 1 ? c.image : resampleLinear(c.image, c.shape, grid);
-  const result = await slidingWindowPredict(model, image, grid, {
+  const resampled = scale === 1 ? c.image : resampleLinear(c.image, c.shape, grid);
+  const image = (settings.normalize ?? 'minmax') === 'minmax' ? normalizeMinMax(resampled) : resampled;
+  const result = await slidingWindowPredict(predict, image, grid, {
     patch: settings.patch,
     strideXY: settings.strideXY,
     strideZ: settings.strideZ,
     batch: settings.batch,
-    normalize: settings.normalize ?? 'minmax',
     source: c.id,
   });
-  const probabilities = scale === 1 ? result.probabilities : resampleLinear(result.probabilities, grid, c.shape, result.classes);
+  const probabilities = scale === 1 ? result.values : resampleLinear(result.values, grid, c.shape, result.classes);
   return { classes: result.classes, probabilities };
 }
 

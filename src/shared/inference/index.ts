@@ -4,8 +4,9 @@ export {
   argmaxLabels,
   windowStarts,
   centredPadding,
+  evalModePredictor,
   type SlidingWindowOptions,
   type SlidingWindowResult,
+  type WindowAverage,
   type WindowPredictor,
-  type InputNormalization,
 } from './sliding-window.js';

@@ -1,23 +1,30 @@
 /**
- * Sliding-window inference, the reference `test_single_case`:
- *  - optional min-max normalisation of the volume to [0, 1] (the reference testing transform);
- *  - zero padding, centred (left = pad // 2), up to at least the patch on each axis;
+ * Sliding-window inference, the reference `test_single_case` without its pre- and post-steps:
+ *  - zero padding, centred (left = pad // 2), up to at least the patch on each axis
+ *    (data/geometry.ts, as training crops pad);
  *  - windows per axis s = ceil((size - patch) / stride) + 1, window i starting at
  *    min(stride * i, size - patch);
- *  - softmax of every window's logits summed per voxel and divided by the number of windows
- *    covering it; argmax; the padding cropped off again.
- * Windows run in batches in eval mode; the running sum is the only volume-sized buffer.
+ *  - softmax of every window's logits (or the logits themselves) summed per voxel and divided by
+ *    the number of windows covering it; the padding cropped off again.
+ * Input normalisation (`normalizeMinMax`) comes before and `argmaxLabels` after, as separate
+ * steps. Windows run in batches through any predictor; the running sum is the only volume-sized
+ * buffer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TracocoError } from '../errors.js';
-import type { VNet } from '../model/vnet.js';
 import type { Shape3 } from '../volume.js';
-import { normalizeMinMax } from '../data/intensity.js';
+import { cropPatch, padBefore, paddedShape, padToPatch } from '../data/geometry.js';
 
 /** Logits `[B, px, py, pz, classes]` of a batch of windows `[B, px, py, pz, 1]`. */
 export type WindowPredictor = (windows: tf.Tensor5D) => tf.Tensor5D;
 
-export type InputNormalization = 'minmax' | 'none';
+/** A network in eval mode as a window predictor (anything with the VNet's `forward`). */
+export function evalModePredictor(model: { forward(x: tf.Tensor5D, options: { training: false }): tf.Tensor5D }): WindowPredictor {
+  return (windows) => model.forward(windows, { training: false });
+}
+
+/** What is averaged over the windows covering a voxel: softmax probabilities (the reference) or logits. */
+export type WindowAverage = 'probabilities' | 'logits';
 
 export interface SlidingWindowOptions {
   patch: Shape3;
@@ -25,8 +32,8 @@ export interface SlidingWindowOptions {
   strideZ: number;
   /** Windows per forward (default 1). */
   batch?: number;
-  /** 'minmax' (default) rescales the volume to [0, 1] first; 'none' uses it as is. */
-  normalize?: InputNormalization;
+  /** Default 'probabilities'. */
+  average?: WindowAverage;
   /** Names the input in errors (a file path). */
   source?: string;
   /** Called after each batch with windows done and total. */
@@ -36,10 +43,9 @@ export interface SlidingWindowOptions {
 export interface SlidingWindowResult {
   shape: Shape3;
   classes: number;
-  /** `[X, Y, Z, classes]`, class fastest: mean softmax over the windows covering each voxel. */
-  probabilities: Float32Array;
-  /** `[X, Y, Z]` argmax of the probabilities (first class on ties, like numpy). */
-  labels: Uint8Array;
+  /** `[X, Y, Z, classes]`, class fastest: the mean over the windows covering each voxel. */
+  values: Float32Array;
+  average: WindowAverage;
 }
 
 /** Window starts along one axis of (padded) length `size`. */
@@ -50,10 +56,9 @@ export function windowStarts(size: number, patch: number, stride: number): numbe
 
 /** Zero padding per axis so each size reaches the patch: [before, after] with before = pad // 2. */
 export function centredPadding(shape: Shape3, patch: Shape3): [number, number][] {
-  return shape.map((s, axis) => {
-    const pad = Math.max(patch[axis]! - s, 0);
-    return [Math.floor(pad / 2), pad - Math.floor(pad / 2)] as [number, number];
-  });
+  const before = padBefore(shape, patch);
+  const padded = paddedShape(shape, patch);
+  return shape.map((s, a) => [before[a]!, padded[a]! - s - before[a]!] as [number, number]);
 }
 
 function checkOptions(image: Float32Array, shape: Shape3, o: SlidingWindowOptions): void {
@@ -74,21 +79,13 @@ function checkOptions(image: Float32Array, shape: Shape3, o: SlidingWindowOption
 }
 
 /**
- * Predicts a whole volume `[X, Y, Z]` (row-major, z fastest) with a VNet in eval mode, or any
- * window predictor. Resolves with probabilities and labels of the original size.
+ * Predicts a whole volume `[X, Y, Z]` (row-major, z fastest) window by window and resolves with
+ * the per-voxel mean of the windows' probabilities (or logits), on the volume's own grid.
  */
-export async function slidingWindowPredict(
-  model: VNet | WindowPredictor,
-  image: Float32Array,
-  shape: Shape3,
-  options: SlidingWindowOptions,
-): Promise<SlidingWindowResult> {
+export async function slidingWindowPredict(predict: WindowPredictor, image: Float32Array, shape: Shape3, options: SlidingWindowOptions): Promise<SlidingWindowResult> {
   checkOptions(image, shape, options);
-  const predict: WindowPredictor = typeof model === 'function' ? model : (x) => model.forward(x, { training: false });
-  const input = (options.normalize ?? 'minmax') === 'minmax' ? normalizeMinMax(image) : image;
-  const pads = centredPadding(shape, options.patch);
-  const padded = shape.map((s, a) => s + pads[a]![0] + pads[a]![1]) as unknown as Shape3;
-  const volume = padVolume(input, shape, padded, pads);
+  const average = options.average ?? 'probabilities';
+  const { data: volume, shape: padded } = padToPatch(image, shape, options.patch);
   const [px, py, pz] = options.patch;
   const starts = [
     windowStarts(padded[0], px, options.strideXY),
@@ -100,46 +97,28 @@ export async function slidingWindowPredict(
 
   const batchSize = options.batch ?? 1;
   const patchVoxels = px * py * pz;
-  let scores: Float32Array | null = null;
+  let sums: Float32Array | null = null;
   let classes = 0;
   for (let b = 0; b < windows.length; b += batchSize) {
     const batch = windows.slice(b, b + batchSize);
     const data = new Float32Array(batch.length * patchVoxels);
-    batch.forEach((w, i) => extractWindow(volume, padded, w, options.patch, data.subarray(i * patchVoxels, (i + 1) * patchVoxels)));
-    const probs = tf.tidy(() => tf.softmax(predict(tf.tensor5d(data, [batch.length, px, py, pz, 1]))));
-    const values = (await probs.data()) as Float32Array;
-    classes = probs.shape[4]!;
-    probs.dispose();
-    scores ??= new Float32Array(padded[0] * padded[1] * padded[2] * classes);
-    batch.forEach((w, i) => accumulateWindow(scores!, padded, w, options.patch, classes, values.subarray(i * patchVoxels * classes)));
+    batch.forEach((w, i) => cropPatch(volume, padded, w, options.patch, data, i * patchVoxels));
+    const out = tf.tidy(() => {
+      const logits = predict(tf.tensor5d(data, [batch.length, px, py, pz, 1]));
+      return average === 'probabilities' ? tf.softmax(logits) : logits;
+    });
+    const values = (await out.data()) as Float32Array;
+    classes = out.shape[4]!;
+    out.dispose();
+    sums ??= new Float32Array(padded[0] * padded[1] * padded[2] * classes);
+    batch.forEach((w, i) => accumulateWindow(sums!, padded, w, options.patch, classes, values.subarray(i * patchVoxels * classes)));
     options.onProgress?.(Math.min(b + batchSize, windows.length), windows.length);
   }
-  divideByCoverage(scores!, padded, options.patch, starts, classes);
-  const probabilities = cropVolume(scores!, padded, shape, pads, classes);
-  return { shape, classes, probabilities, labels: argmaxLabels(probabilities, classes) };
-}
-
-function padVolume(image: Float32Array, shape: Shape3, padded: Shape3, pads: [number, number][]): Float32Array {
-  if (padded.every((s, a) => s === shape[a])) return image;
-  const out = new Float32Array(padded[0] * padded[1] * padded[2]);
-  for (let x = 0; x < shape[0]; x++) {
-    for (let y = 0; y < shape[1]; y++) {
-      const src = (x * shape[1] + y) * shape[2];
-      const dst = ((x + pads[0]![0]) * padded[1] + y + pads[1]![0]) * padded[2] + pads[2]![0];
-      out.set(image.subarray(src, src + shape[2]), dst);
-    }
-  }
-  return out;
-}
-
-function extractWindow(volume: Float32Array, size: Shape3, start: readonly number[], patch: Shape3, out: Float32Array): void {
-  const [xs, ys, zs] = start as [number, number, number];
-  for (let x = 0; x < patch[0]; x++) {
-    for (let y = 0; y < patch[1]; y++) {
-      const src = ((xs + x) * size[1] + ys + y) * size[2] + zs;
-      out.set(volume.subarray(src, src + patch[2]), (x * patch[1] + y) * patch[2]);
-    }
-  }
+  divideByCoverage(sums!, padded, options.patch, starts, classes);
+  // Classes are the fastest axis, so [X, Y, Z, C] crops as a volume [X, Y, Z * C].
+  const pad = padBefore(shape, options.patch);
+  const values = cropPatch(sums!, [padded[0], padded[1], padded[2] * classes], [pad[0], pad[1], pad[2] * classes], [shape[0], shape[1], shape[2] * classes]);
+  return { shape, classes, values, average };
 }
 
 function accumulateWindow(scores: Float32Array, size: Shape3, start: readonly number[], patch: Shape3, classes: number, probs: Float32Array): void {
@@ -171,19 +150,6 @@ function divideByCoverage(scores: Float32Array, size: Shape3, patch: Shape3, sta
       }
     }
   }
-}
-
-function cropVolume(scores: Float32Array, padded: Shape3, shape: Shape3, pads: [number, number][], classes: number): Float32Array {
-  if (padded.every((s, a) => s === shape[a])) return scores;
-  const out = new Float32Array(shape[0] * shape[1] * shape[2] * classes);
-  const run = shape[2] * classes;
-  for (let x = 0; x < shape[0]; x++) {
-    for (let y = 0; y < shape[1]; y++) {
-      const src = (((x + pads[0]![0]) * padded[1] + y + pads[1]![0]) * padded[2] + pads[2]![0]) * classes;
-      out.set(scores.subarray(src, src + run), (x * shape[1] + y) * run);
-    }
-  }
-  return out;
 }
 
 /** Per-voxel argmax of `[..., classes]` probabilities (first class on ties, like numpy). */
