@@ -16,7 +16,9 @@
         'src/matmul.cc',
       ],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+      # CPP_EXCEPTIONS_ALL: any C++ exception (std::bad_alloc, dnnl::error, ...) that reaches an
+      # entry point becomes a JS Error instead of terminating the process.
+      'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED', 'NODE_ADDON_API_CPP_EXCEPTIONS_ALL'],
       'cflags_cc': ['-O3', '-fopenmp', '-fno-math-errno', '-Wall', '-Wextra', '-Wno-unused-parameter'],
       'cflags_cc!': ['-O2', '-fno-rtti'],
       'libraries': ['-ldnnl', '-fopenmp'],

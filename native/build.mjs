@@ -30,7 +30,7 @@ function warn(reason) {
   process.exit(0);
 }
 
-/** The node-gyp to run: npm's own (npm passes it), the one bundled beside npm, else npx's. */
+/** The node-gyp to run: npm's own (npm passes it) or the one bundled beside npm; never a download. */
 function nodeGypCommand() {
   const fromNpm = process.env.npm_config_node_gyp;
   if (fromNpm && existsSync(fromNpm)) return [process.execPath, fromNpm];
@@ -39,7 +39,7 @@ function nodeGypCommand() {
     const bundled = join(dirname(realpathSync(npmCli)), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
     if (existsSync(bundled)) return [process.execPath, bundled];
   }
-  return ['npx', '--yes', 'node-gyp'];
+  return null;
 }
 
 function whichNpm() {
@@ -71,7 +71,9 @@ if (!header) warn('oneDNN headers oneapi/dnnl/dnnl.hpp not found; install libdnn
 const library = LIB_DIRS.find((d) => existsSync(join(d, 'libdnnl.so')));
 if (!library) warn('oneDNN library libdnnl.so not found; install libdnnl-dev');
 
-const [cmd, ...baseArgs] = nodeGypCommand();
+const gyp = nodeGypCommand();
+if (!gyp) warn('node-gyp not found beside npm (it is bundled with npm; tracoco does not download it)');
+const [cmd, ...baseArgs] = gyp;
 const args = [...baseArgs, 'rebuild', '--release', '--jobs', 'max'];
 const dir = nodeDir();
 if (dir) args.push(`--nodedir=${dir}`);

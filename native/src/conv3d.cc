@@ -143,6 +143,14 @@ Request parseRequest(const Napi::CallbackInfo& info) {
   const Span<int32_t> geo = spanArg<int32_t>(info, 2, "geometry");
   require(info, geo.size == kGeometrySize, "conv3d: geometry must have 21 entries");
   const int32_t* v = geo.data;
+  // Sizes (batch, input, output, filter) and strides must be positive, paddings non-negative:
+  // oneDNN would otherwise read or write outside the buffers it is given.
+  for (int i = 0; i < kGeometrySize; ++i) {
+    const bool padding = i >= 15;
+    if (v[i] < (padding ? 0 : 1)) {
+      require(info, false, "conv3d: geometry entry " + std::to_string(i) + (padding ? " (a padding) must be >= 0" : " (a size or stride) must be >= 1") + ", got " + std::to_string(v[i]));
+    }
+  }
   r.geometry = Geometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
                         v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20]};
   r.key[0] = r.direction;

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export const METRIC_PREFIX = 'tracoco_';
 import { LOSS_TERMS, STEP_PHASES } from '../names.js';
+import { nativeFailureCounts } from '../backend/failures.js';
 
 export { LOSS_TERMS, STEP_PHASES };
 
@@ -27,6 +28,7 @@ export interface TracocoMetrics {
   messagesRejected: Counter;
   recoveries: Counter;
   backendInfo: Gauge<'backend' | 'component'>;
+  nativeFailures: Counter<'kernel'>;
 }
 
 /**
@@ -73,6 +75,17 @@ export function createMetrics(component: MetricsComponent, backend: string | nul
     messagesRejected: new Counter({ name: `${p}messages_rejected_total`, help: 'Malformed, oversized or unexpected messages dropped', registers: all }),
     recoveries: new Counter({ name: `${p}recoveries_total`, help: 'Rollbacks to the last checkpoint after a lost worker or failed step', registers: run }),
     backendInfo: new Gauge({ name: `${p}backend_info`, help: 'Compute backend in use (value 1)', labelNames: ['backend', 'component'], registers: all }),
+    nativeFailures: new Counter({
+      name: `${p}native_failures_total`,
+      help: 'Native kernel calls that failed and were computed by the cpu kernel instead',
+      labelNames: ['kernel'],
+      registers: all,
+      // Read at scrape time from the backend's own count.
+      collect(this: Counter<'kernel'>) {
+        this.reset();
+        for (const [kernel, n] of Object.entries(nativeFailureCounts())) this.inc({ kernel }, n);
+      },
+    }),
   };
   if (backend) m.backendInfo.set({ backend, component }, 1);
   // Series that exist from the start, so dashboards and alerts see zeros rather than no data.

@@ -5,6 +5,7 @@
  * tensors and empty shapes go to the cpu kernel.
  */
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { reportNativeFailure } from '../failures.js';
 import type { NativeAddon } from '../native-addon.js';
 import { float32Of, outputFloat32 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
@@ -88,12 +89,18 @@ function usable(info: backend_util.Conv3DInfo): boolean {
   return elementCount(info.inShape) > 0 && elementCount(info.outShape) > 0 && elementCount(info.filterShape) > 0 && info.dilationDepth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
 }
 
-/** Runs one direction; null when oneDNN refuses the geometry (the cpu kernel then runs). */
+const KERNEL_NAME: Record<ConvDirection, string> = { forward: 'Conv3D', backwardData: 'Conv3DBackpropInputV2', backwardWeights: 'Conv3DBackpropFilterV2' };
+
+/**
+ * Runs one direction; null when the addon fails (oneDNN refuses the geometry, memory runs out):
+ * the failure is reported (logged once per reason, counted) and the cpu kernel then runs.
+ */
 export function runConv3d(addon: NativeAddon, direction: ConvDirection, info: backend_util.Conv3DInfo, a: Float32Array, b: Float32Array, outSize: number): Float32Array | null {
   const out = outputFloat32(outSize);
   try {
     addon.conv3d(DIRECTION_CODE[direction], LAYOUT_CODE[layoutFor(direction, info)], convGeometry(info), a, b, out);
-  } catch {
+  } catch (err) {
+    reportNativeFailure(KERNEL_NAME[direction], `${(err as Error).message} (geometry ${Array.from(convGeometry(info)).join(',')})`);
     return null;
   }
   return out;
