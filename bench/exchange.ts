@@ -104,7 +104,7 @@ export const spec: BenchSpec<ExchangeBenchOptions> = {
           transports.slice(0, R).map((t, r) =>
             ringAllReduce(new Float32Array(params).fill(r + 1), r, R, {
               send: (step, chunk) =>
-                t.publish(`bench.ring.${(r + 1) % R}`, { v: PROTOCOL_VERSION, type: 'reduce', epoch: 1, iteration: k, role: 1, phase: 'grads', from: r, step, data: chunk as Float32Array }),
+                t.publish(`bench.ring.${(r + 1) % R}`, { v: PROTOCOL_VERSION, type: 'reduce', epoch: 1, iteration: k, phase: 'grads', step, data: chunk as Float32Array }),
               receive: (step) => boxes[r]!.take(`${step}`, 120_000),
             }),
           ),

@@ -3,7 +3,7 @@
  * `cases` message, or — for cluster runs — by name from the Object Store, where every case is
  * uploaded once per run so that replacements and restarted coordinators do not resend it.
  */
-import { PROTOCOL_VERSION, type CasesMessage, type Transport } from '../shared/protocol/index.js';
+import { messages, type CasesMessage, type Transport } from '../shared/protocol/index.js';
 import { encodeMessage } from '../shared/protocol/codec.js';
 import type { TrainingData } from './training-data.js';
 
@@ -26,12 +26,12 @@ export class CaseDelivery {
    * The `cases` message carrying the cases of `ids` not in `held` (null when it holds them all).
    * The caller sends it and then adds the ids to `held`.
    */
-  async message(runId: string, held: ReadonlySet<string>, ids: string[], purpose: CasesMessage['purpose'], epoch: number): Promise<{ message: CasesMessage; ids: string[] } | null> {
+  async message(runId: string, held: ReadonlySet<string>, ids: string[], epoch: number): Promise<{ message: CasesMessage; ids: string[] } | null> {
     const missing = ids.filter((id) => !held.has(id));
     if (missing.length === 0) return null;
     const stored = this.useStore ? await this.store(runId, missing) : [];
     const cases = this.useStore ? [] : missing.map((id) => this.data.cases.get(id)!);
-    return { message: { v: PROTOCOL_VERSION, type: 'cases', epoch, purpose, cases, stored }, ids: missing };
+    return { message: messages.cases({ epoch, cases, stored }), ids: missing };
   }
 
   /** Object names of the cases, uploading the ones the store does not hold yet. */
@@ -42,7 +42,7 @@ export class CaseDelivery {
       const name = caseObjectName(runId, id);
       if (!this.stored.has(name)) {
         const c = this.data.cases.get(id)!;
-        await this.transport.objects.put(name, encodeMessage({ v: PROTOCOL_VERSION, type: 'cases', epoch: 0, purpose: 'train', cases: [c], stored: [] }));
+        await this.transport.objects.put(name, encodeMessage(messages.cases({ epoch: 0, cases: [c], stored: [] })));
         this.stored.add(name);
       }
       names.push(name);

@@ -10,10 +10,13 @@ import type { TracocoConfig } from '../shared/config/index.js';
 import { errorMessage, TracocoError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import {
-  PROTOCOL_VERSION,
+  coordinatorReplyKey,
+  messages,
+  replyKeys,
   subjects,
   type CheckpointDoneMessage,
   type CheckpointRef,
+  type CoordinatorInbound,
   type EvalDoneMessage,
   type Message,
   type Role,
@@ -22,68 +25,28 @@ import {
   type Transport,
 } from '../shared/protocol/index.js';
 import { periodicEvalDue } from '../shared/evaluation/settings.js';
-import { hashString } from '../shared/random.js';
-import { LOSS_TERMS, recordOf, type LossTerms } from '../shared/names.js';
 import { Mailbox } from '../shared/mailbox.js';
 import { CaseDelivery } from './case-delivery.js';
 import { Evaluations } from './evaluations.js';
 import type { TrainingObserver } from './observer.js';
 import { RunOutputs } from './outputs.js';
 import { StepPlanner } from './planner.js';
-import { firstDifference, loadRunState, RUN_STATE_VERSION, saveRunState, type RunState } from './run-state.js';
+import { checkpointRef, openRunState, saveRunState, type RunState } from './run-state.js';
 import type { TrainingData } from './training-data.js';
 import { WorkerRegistry, type WorkerRecord } from './worker-registry.js';
+import { peerOf, placeWorkers, replicasOf, shardsOfPair, type Placement } from './placement.js';
+import { summarizeStep } from './step-summary.js';
+import type { CoordinatorOptions, RunSummary } from './options.js';
 
-export interface CoordinatorOptions {
-  transport: Transport;
-  config: TracocoConfig;
-  data: TrainingData;
-  /** Workers to wait for before the first step (2 per pair; 1 per replica for the baseline). */
-  workers: number;
-  /** Run directory for model files, state and evaluation slices (null: object store only). */
-  out: string | null;
-  logger: Logger;
-  observer?: TrainingObserver;
-  /** A worker silent this long is lost (default 10 s). */
-  heartbeatTimeoutMs?: number;
-  /** A step, checkpoint or evaluation taking longer fails and is retried (default 1 h). */
-  stepTimeoutMs?: number;
-  /** How often the liveness check runs (default 500 ms). */
-  livenessIntervalMs?: number;
-  /** Tell workers to exit when the run is done. */
-  shutdownWorkers?: boolean;
-  /** Retries of the same iteration before giving up (default 5). */
-  maxRetries?: number;
-  /** Wait for heartbeats to confirm each assignment, re-sending lost ones (network transports). */
-  confirmAssignments?: boolean;
-  /**
-   * Put each case in the object store once and send workers its name (clusters: a replacement
-   * worker fetches them without the coordinator resending); false sends them inline (local mode).
-   */
-  storeCases?: boolean;
-}
-
-export interface RunSummary {
-  runId: string;
-  iteration: number;
-  best: RunState['best'];
-  evals: RunState['evals'];
-  recoveries: number;
-}
+export type { CoordinatorOptions, RunSummary };
 
 /** A recoverable failure of the current epoch (lost worker, worker error, timeout). */
 class EpochFailure extends Error {}
 
-interface Placement {
-  role: Role;
-  pair: number;
-  rank: number;
-  worker: WorkerRecord;
-}
-
 export class Coordinator {
   private readonly s: ReturnType<typeof subjects>;
   private readonly registry = new WorkerRegistry();
+  /** Replies by `replyKeys`; failed as a whole when the epoch fails. */
   private readonly replies = new Mailbox<Message>();
   private readonly subs: Subscription[] = [];
   private state!: RunState;
@@ -91,8 +54,6 @@ export class Coordinator {
   private placements: Placement[] = [];
   private pairs = 0;
   private iteration = 0;
-  private failure: EpochFailure | null = null;
-  private failWaiters: ((e: EpochFailure) => void)[] = [];
   private liveness: NodeJS.Timeout | null = null;
   private recoveries = 0;
   private readonly outputs: RunOutputs | null;
@@ -116,7 +77,7 @@ export class Coordinator {
       state: () => this.state,
       saveState: () => saveRunState(o.transport.kv, this.state),
       send: (id, m) => this.send(id, m),
-      sendEvalCases: (w) => this.sendCaseSet(w, 'eval', o.data.evalIds, this.state.epoch),
+      sendEvalCases: (w) => this.sendCaseSet(w, o.data.evalIds, this.state.epoch),
     });
   }
 
@@ -170,40 +131,16 @@ export class Coordinator {
 
   private async initState(): Promise<void> {
     const config = this.o.config;
-    const existing = await loadRunState(this.o.transport.kv);
-    if (existing) {
-      const diff = firstDifference(existing.config, config);
-      if (diff) {
-        throw new TracocoError(`the run directory/state holds a run with a different config (first difference: '${diff}'); use another --out or the same config`, {
-          field: diff,
-        });
-      }
-      this.state = existing;
-      this.log.info('run.resume', { runId: existing.runId, iteration: existing.iteration, epoch: existing.epoch });
-    } else {
-      const initialPairs = this.semi ? Math.floor(this.o.workers / 2) : this.o.workers;
-      if (initialPairs < 1) throw new TracocoError(`needs at least ${this.semi ? 2 : 1} workers, got ${this.o.workers}`, { flag: '--workers' });
-      const shards = config.train.shards ?? initialPairs;
-      this.state = {
-        version: RUN_STATE_VERSION,
-        runId: `${config.name}-${hashString(JSON.stringify(config)).toString(16).padStart(8, '0')}`,
-        config,
-        shards,
-        shardBatch: (config.train.batch_size * initialPairs) / shards,
-        epoch: 0,
-        iteration: 0,
-        checkpoint: null,
-        best: null,
-        evals: [],
-        finished: false,
-      };
-      await saveRunState(this.o.transport.kv, this.state);
-    }
-    this.log = this.o.logger.child({ run: this.state.runId });
+    const pairs = this.semi ? Math.floor(this.o.workers / 2) : this.o.workers;
+    if (pairs < 1) throw new TracocoError(`needs at least ${this.semi ? 2 : 1} workers, got ${this.o.workers}`, { flag: '--workers' });
+    const { state, resumed } = await openRunState(this.o.transport.kv, config, pairs);
+    this.state = state;
+    if (resumed) this.log.info('run.resume', { runId: state.runId, iteration: state.iteration, epoch: state.epoch });
+    this.log = this.o.logger.child({ run: state.runId });
     await this.outputs?.writeConfig(config);
     const cases = { labeled: this.o.data.labeled, unlabeled: this.o.data.unlabeled, shapes: this.o.data.shapes };
-    this.planner = new StepPlanner(config, cases, this.state.shards, this.state.shardBatch);
-    this.iteration = this.state.iteration;
+    this.planner = new StepPlanner(config, cases, state.shards, state.shardBatch);
+    this.iteration = state.iteration;
   }
 
   private async train(): Promise<void> {
@@ -237,48 +174,30 @@ export class Coordinator {
   /** (Re)assigns roles for a new epoch and starts everyone from the last checkpoint. */
   private async place(): Promise<void> {
     const alive = this.registry.alive(this.heartbeatTimeout);
-    const perPair = this.semi ? 2 : 1;
-    const shards = this.state.shards;
-    let pairs = Math.min(Math.floor(alive.length / perPair), shards);
-    while (pairs > 0 && shards % pairs !== 0) pairs--;
-    if (pairs === 0) throw new EpochFailure(`not enough live workers (${alive.length})`);
-    this.pairs = pairs;
+    const plan = placeWorkers(alive.map((w) => w.id), this.state.shards, this.semi ? 2 : 1);
+    if (!plan) throw new EpochFailure(`not enough live workers (${alive.length})`);
+    ({ pairs: this.pairs, placements: this.placements } = plan);
     this.state.epoch += 1;
     this.iteration = this.state.iteration;
     await saveRunState(this.o.transport.kv, this.state);
     for (const w of this.registry.workers.values()) w.assigned = null;
-    this.placements = [];
-    for (let p = 0; p < pairs; p++) {
-      for (let r = 0; r < perPair; r++) {
-        const worker = alive[p * perPair + r]!;
-        const role = (r + 1) as Role;
-        this.placements.push({ role, pair: p, rank: p, worker });
-        worker.assigned = { role, pair: p, rank: p };
-      }
-    }
+    for (const x of this.placements) this.worker(x).assigned = { role: x.role, pair: x.pair, rank: x.rank };
     const epoch = this.state.epoch;
-    this.log.info('run.placed', { epoch, pairs, iteration: this.iteration, workers: this.placements.map((x) => `${x.worker.id}:m${x.role}p${x.pair}`) });
+    this.log.info('run.placed', { epoch, pairs: this.pairs, iteration: this.iteration, workers: this.placements.map((x) => `${x.workerId}:m${x.role}p${x.pair}`) });
     for (const x of this.placements) await this.assign(x, epoch);
-    this.failure = null;
+    this.replies.resume();
     if (this.o.confirmAssignments) await this.confirmPlacement(epoch);
     this.o.observer?.onWorkers?.(this.registry.countsByState(this.heartbeatTimeout));
   }
 
+  private worker(x: Placement): WorkerRecord {
+    return this.registry.workers.get(x.workerId)!;
+  }
+
   private async assign(x: Placement, epoch: number): Promise<void> {
-    const peer = this.placements.find((y) => y.pair === x.pair && y.role !== x.role);
-    await this.send(x.worker.id, {
-      v: PROTOCOL_VERSION,
-      type: 'assign',
-      runId: this.state.runId,
-      epoch,
-      role: x.role,
-      pair: x.pair,
-      pairs: this.pairs,
-      peer: peer?.worker.id ?? '',
-      replicas: this.placements.filter((y) => y.role === x.role).map((y) => y.worker.id),
-      config: this.o.config,
-      checkpoint: this.state.checkpoint,
-    });
+    const { runId, checkpoint } = this.state;
+    const peer = peerOf(this.placements, x)?.workerId ?? '';
+    await this.send(x.workerId, messages.assign({ runId, epoch, role: x.role, pair: x.pair, peer, replicas: replicasOf(this.placements, x.role), config: this.o.config, checkpoint }));
     await this.sendCases(x, epoch);
   }
 
@@ -290,14 +209,14 @@ export class Coordinator {
     const deadline = Date.now() + this.heartbeatTimeout;
     let lastSend = Date.now();
     for (;;) {
-      const pending = this.placements.filter((x) => x.worker.epoch !== epoch);
+      const pending = this.placements.filter((x) => this.worker(x).epoch !== epoch);
       if (pending.length === 0) return;
-      if (this.failure) throw this.failure;
-      if (Date.now() > deadline) throw new EpochFailure(`assignment not confirmed by ${pending.map((x) => x.worker.id).join(', ')}`);
+      if (this.replies.failure) throw this.replies.failure;
+      if (Date.now() > deadline) throw new EpochFailure(`assignment not confirmed by ${pending.map((x) => x.workerId).join(', ')}`);
       if (Date.now() - lastSend > 2000) {
         lastSend = Date.now();
         for (const x of pending) {
-          x.worker.sent.clear();
+          this.worker(x).sent.clear();
           await this.assign(x, epoch);
         }
       }
@@ -306,18 +225,19 @@ export class Coordinator {
   }
 
   private shardsOf(pair: number): number[] {
-    return Array.from({ length: this.state.shards }, (_, s) => s).filter((s) => s % this.pairs === pair);
+    return shardsOfPair(pair, this.pairs, this.state.shards);
   }
 
+  /** Training cases of the pair's shards; evaluation cases to the rank-0 replicas, which evaluate. */
   private async sendCases(x: Placement, epoch: number): Promise<void> {
     const train = [...this.o.data.labeled, ...this.shardsOf(x.pair).flatMap((s) => this.planner.shardCases(s))];
-    await this.sendCaseSet(x.worker, 'train', train, epoch);
-    if (x.rank === 0) await this.sendCaseSet(x.worker, 'eval', this.o.data.evalIds, epoch);
+    await this.sendCaseSet(this.worker(x), train, epoch);
+    if (x.rank === 0) await this.sendCaseSet(this.worker(x), this.o.data.evalIds, epoch);
   }
 
   /** Sends the cases of `ids` the worker does not hold yet. */
-  private async sendCaseSet(worker: WorkerRecord, purpose: 'train' | 'eval', ids: string[], epoch: number): Promise<void> {
-    const delivery = await this.caseDelivery.message(this.state.runId, worker.sent, ids, purpose, epoch);
+  private async sendCaseSet(worker: WorkerRecord, ids: string[], epoch: number): Promise<void> {
+    const delivery = await this.caseDelivery.message(this.state.runId, worker.sent, ids, epoch);
     if (!delivery) return;
     await this.send(worker.id, delivery.message);
     for (const id of delivery.ids) worker.sent.add(id);
@@ -332,48 +252,24 @@ export class Coordinator {
     const consistencyWeight = this.planner.consistencyWeight(k);
     const plans = Array.from({ length: this.state.shards }, (_, s) => this.planner.shardPlan(s, t));
     for (const x of this.placements) {
-      await this.send(x.worker.id, { v: PROTOCOL_VERSION, type: 'step', epoch, iteration: t, lr, consistencyWeight, shards: this.shardsOf(x.pair).map((s) => plans[s]!) });
+      await this.send(x.workerId, messages.step({ epoch, iteration: t, lr, consistencyWeight, shards: this.shardsOf(x.pair).map((s) => plans[s]!) }));
     }
-    const done = (await Promise.all(this.placements.map((x) => this.await(`${epoch}/step/${t}/${x.worker.id}`)))) as StepDoneMessage[];
+    const done = (await Promise.all(this.placements.map((x) => this.reply(replyKeys.step(epoch, t, x.workerId))))) as StepDoneMessage[];
     this.iteration = k;
-    const terms: Partial<Record<Role, LossTerms>> = {};
-    const confident: Partial<Record<Role, { positive: number; negative: number }>> = {};
-    const phases: Record<string, number> = {};
-    let exchangeBytes = 0;
-    for (const d of done) {
-      terms[d.role] = sumTerms(terms[d.role], d.terms);
-      const c = (confident[d.role] ??= { positive: 0, negative: 0 });
-      c.positive += d.confidentRatio.positive / this.pairs;
-      c.negative += d.confidentRatio.negative / this.pairs;
-      for (const [phase, secs] of Object.entries(d.phases)) phases[phase] = Math.max(phases[phase] ?? 0, secs);
-      exchangeBytes += d.exchangeBytes;
-    }
-    for (const [role, tr] of Object.entries(terms)) {
+    const summary = summarizeStep(done, this.pairs);
+    for (const [role, tr] of Object.entries(summary.terms)) {
       if (!Number.isFinite(tr.total)) this.log.error('train.loss_not_finite', { iteration: k, role: Number(role), terms: tr });
     }
-    this.o.observer?.onStep?.({
-      iteration: k,
-      maxIterations: this.maxIterations,
-      lr,
-      consistencyWeight,
-      terms,
-      confidentRatio: confident,
-      phases,
-      exchangeBytes,
-      seconds: (performance.now() - t0) / 1000,
-    });
+    this.o.observer?.onStep?.({ iteration: k, maxIterations: this.maxIterations, lr, consistencyWeight, ...summary, seconds: (performance.now() - t0) / 1000 });
   }
 
   private async checkpoint(k: number): Promise<void> {
     const epoch = this.state.epoch;
     const roles: Role[] = this.semi ? [1, 2] : [1];
-    for (const x of this.placements) await this.send(x.worker.id, { v: PROTOCOL_VERSION, type: 'checkpoint', epoch, iteration: k });
-    const stored = (await Promise.all(roles.map((r) => this.await(`${epoch}/checkpoint/${k}/${r}`)))) as CheckpointDoneMessage[];
-    const models = {} as CheckpointRef['models'];
-    for (const d of stored) models[d.role] = { weights: d.weights, optimizer: d.optimizer };
-    if (!this.semi) models[2] = models[1];
+    for (const x of this.placements) await this.send(x.workerId, messages.checkpoint({ epoch, iteration: k }));
+    const stored = (await Promise.all(roles.map((r) => this.reply(replyKeys.checkpoint(epoch, k, r))))) as CheckpointDoneMessage[];
     const previous = this.state.checkpoint;
-    this.state.checkpoint = { iteration: k, models };
+    this.state.checkpoint = checkpointRef(k, stored);
     this.state.iteration = k;
     await saveRunState(this.o.transport.kv, this.state);
     if (this.outputs) await this.outputs.writeLatest(this.o.transport.objects, this.state, roles);
@@ -393,33 +289,17 @@ export class Coordinator {
     const ref = this.state.checkpoint!;
     if (await this.evaluations.dispatchToIdle(ref, roles, this.idleWorkers())) return;
     const evaluators = roles.map((r) => this.placements.find((x) => x.role === r && x.rank === 0)!);
-    for (const x of evaluators) {
-      await this.send(x.worker.id, {
-        v: PROTOCOL_VERSION,
-        type: 'evaluate',
-        evalId: `${epoch}/${k}/${x.role}`,
-        epoch,
-        role: x.role,
-        iteration: k,
-        caseIds: this.o.data.evalIds,
-        weights: null,
-        config: null,
-      });
+    const evalIds = evaluators.map((x) => `${epoch}/${k}/${x.role}`);
+    for (const [i, x] of evaluators.entries()) {
+      await this.send(x.workerId, messages.evaluate({ evalId: evalIds[i]!, epoch, role: x.role, iteration: k, caseIds: this.o.data.evalIds, weights: null, config: null }));
     }
-    const results = (await Promise.all(evaluators.map((x) => this.await(`${epoch}/eval/${k}/${x.role}`)))) as EvalDoneMessage[];
+    const results = (await Promise.all(evalIds.map((id) => this.reply(replyKeys.evaluation(id))))) as EvalDoneMessage[];
     for (const r of results) await this.evaluations.record(r, ref.models[r.role].weights);
   }
 
   /** Live workers holding no model replica: capacity for evaluations. */
   private idleWorkers(): WorkerRecord[] {
-    return this.registry.alive(this.heartbeatTimeout).filter((w) => !this.placements.some((x) => x.worker.id === w.id));
-  }
-
-  /** Waits (bounded) for evaluations still running on idle workers. */
-  private async drainEvaluations(): Promise<void> {
-    const deadline = Date.now() + (this.o.stepTimeoutMs ?? 3_600_000);
-    while (this.evaluations.outstanding > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    if (this.evaluations.outstanding > 0) this.log.warn('eval.abandoned', { outstanding: this.evaluations.outstanding });
+    return this.registry.alive(this.heartbeatTimeout).filter((w) => !this.placements.some((x) => x.workerId === w.id));
   }
 
   private async recover(reason: string): Promise<void> {
@@ -444,12 +324,12 @@ export class Coordinator {
   }
 
   private async finish(): Promise<void> {
-    await this.drainEvaluations();
+    await this.evaluations.drain(this.o.stepTimeoutMs ?? 3_600_000);
     this.state.finished = true;
     await saveRunState(this.o.transport.kv, this.state);
     if (this.outputs) await this.outputs.writeState(this.state);
     for (const w of this.registry.alive(this.heartbeatTimeout)) {
-      await this.send(w.id, { v: PROTOCOL_VERSION, type: 'release', epoch: this.state.epoch + 1, shutdown: this.o.shutdownWorkers ?? false });
+      await this.send(w.id, messages.release({ epoch: this.state.epoch + 1, shutdown: this.o.shutdownWorkers ?? false }));
     }
     this.o.observer?.onFinish?.({ iteration: this.state.iteration, best: this.state.best });
   }
@@ -459,25 +339,19 @@ export class Coordinator {
   }
 
   private onReply(m: Message): void {
-    const epoch = 'epoch' in m ? (m as { epoch: number }).epoch : -1;
-    switch (m.type) {
-      case 'step-done':
-        return this.replies.deliver(`${m.epoch}/step/${m.iteration}/${m.workerId}`, m);
-      case 'checkpoint-done':
-        return this.replies.deliver(`${m.epoch}/checkpoint/${m.iteration}/${m.role}`, m);
-      case 'eval-done':
-        if (m.evalId.startsWith('idle/')) {
-          this.evaluations.onIdleResult(m).catch((err) => this.log.error('eval.record_failed', { error: errorMessage(err) }));
-          return;
-        }
-        return this.replies.deliver(`${m.evalId.split('/')[0]}/eval/${m.iteration}/${m.role}`, m);
-      case 'worker-error':
-        this.log.warn('worker.error', { worker: m.workerId, epoch: m.epoch, error: m.error });
-        if (this.state && epoch === this.state.epoch) this.fail(`worker ${m.workerId} failed: ${m.error}`);
-        return;
-      default:
-        this.o.observer?.onRejected?.(`unexpected message '${m.type}' on the coordinator subject`);
+    const inbound = m as CoordinatorInbound;
+    if (inbound.type === 'eval-done' && inbound.evalId.startsWith('idle/')) {
+      this.evaluations.onIdleResult(inbound).catch((err) => this.log.error('eval.record_failed', { error: errorMessage(err) }));
+      return;
     }
+    const key = coordinatorReplyKey(inbound);
+    if (key) return this.replies.deliver(key, m);
+    if (inbound.type === 'worker-error') {
+      this.log.warn('worker.error', { worker: inbound.workerId, epoch: inbound.epoch, error: inbound.error });
+      if (this.state && inbound.epoch === this.state.epoch) this.fail(`worker ${inbound.workerId} failed: ${inbound.error}`);
+      return;
+    }
+    this.o.observer?.onRejected?.(`unexpected message '${m.type}' on the coordinator subject`);
   }
 
   private checkLiveness(): void {
@@ -491,38 +365,18 @@ export class Coordinator {
       const live = new Set(this.registry.alive(this.heartbeatTimeout).map((w) => w.id));
       void this.evaluations.redispatch((id) => live.has(id), this.idleWorkers()).catch(() => {});
     }
-    const assignedLost = lost.filter((w) => this.placements.some((x) => x.worker.id === w.id));
+    const assignedLost = lost.filter((w) => this.placements.some((x) => x.workerId === w.id));
     if (assignedLost.length > 0) this.fail(`lost worker(s) ${assignedLost.map((w) => w.id).join(', ')}`);
   }
 
   private fail(reason: string): void {
-    if (this.failure) return;
-    this.failure = new EpochFailure(reason);
-    for (const w of this.failWaiters.splice(0)) w(this.failure);
+    this.replies.fail(new EpochFailure(reason));
   }
 
-  /** Waits for a reply of the current epoch, failing early when the epoch fails. */
-  private await(key: string): Promise<Message> {
-    if (this.failure) return Promise.reject(this.failure);
-    const timeout = this.o.stepTimeoutMs ?? 3_600_000;
-    return new Promise<Message>((resolve, reject) => {
-      const onFail = (e: EpochFailure) => reject(e);
-      this.failWaiters.push(onFail);
-      this.replies.take(key, timeout).then(
-        (m) => {
-          this.failWaiters = this.failWaiters.filter((w) => w !== onFail);
-          resolve(m);
-        },
-        (err) => {
-          this.failWaiters = this.failWaiters.filter((w) => w !== onFail);
-          reject(err instanceof EpochFailure ? err : new EpochFailure(errorMessage(err)));
-        },
-      );
+  /** A reply of the current epoch; an epoch failure or a timeout fails the epoch. */
+  private reply(key: string): Promise<Message> {
+    return this.replies.take(key, this.o.stepTimeoutMs ?? 3_600_000).catch((err: unknown) => {
+      throw err instanceof EpochFailure ? err : new EpochFailure(errorMessage(err));
     });
   }
-}
-
-function sumTerms(a: LossTerms | undefined, b: LossTerms): LossTerms {
-  if (!a) return { ...b };
-  return recordOf(LOSS_TERMS, (t) => a[t] + b[t]);
 }

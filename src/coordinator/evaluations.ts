@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../shared/log.js';
 import {
-  PROTOCOL_VERSION,
+  messages,
   type CheckpointRef,
   type EvalDoneMessage,
   type Message,
@@ -67,17 +67,7 @@ export class Evaluations {
     const evalId = `idle/${k}/${role}`;
     this.pending.set(evalId, { k, role, weights, worker: worker.id });
     await this.d.sendEvalCases(worker);
-    await this.d.send(worker.id, {
-      v: PROTOCOL_VERSION,
-      type: 'evaluate',
-      evalId,
-      epoch: -1,
-      role,
-      iteration: k,
-      caseIds: this.d.evalIds,
-      weights,
-      config: this.d.config,
-    });
+    await this.d.send(worker.id, messages.evaluate({ evalId, epoch: -1, role, iteration: k, caseIds: this.d.evalIds, weights, config: this.d.config }));
     this.d.log().info('eval.dispatched', { iteration: k, model: role, worker: worker.id });
   }
 
@@ -90,6 +80,13 @@ export class Evaluations {
     const current = this.d.state().checkpoint;
     const stillUsed = current && Object.values(current.models).some((x) => x.weights === p.weights);
     if (!stillUsed && !this.pinned(p.weights)) await this.d.objects.delete(p.weights);
+  }
+
+  /** Waits (at most `timeoutMs`) for evaluations still running on idle workers. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.outstanding > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (this.outstanding > 0) this.d.log().warn('eval.abandoned', { outstanding: this.outstanding });
   }
 
   /** Whether `workerId` is running one of the pending evaluations. */

@@ -7,6 +7,7 @@ import type { TracocoConfig } from '../shared/config/index.js';
 import type { CheckpointRef, KeyValueStore, Role } from '../shared/protocol/index.js';
 import type { SegmentationMetrics } from '../shared/metrics/index.js';
 import { TracocoError } from '../shared/errors.js';
+import { hashString } from '../shared/random.js';
 
 export const RUN_STATE_VERSION = 1;
 
@@ -64,4 +65,44 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | nul
     if (d) return d;
   }
   return null;
+}
+
+/**
+ * The run's state: the stored one when it belongs to this config (resume), else a new run with
+ * `pairs` initial pairs (which fixes the shard layout for the whole run). A stored run with
+ * another config is an error naming the first differing field.
+ */
+export async function openRunState(kv: KeyValueStore, config: TracocoConfig, pairs: number): Promise<{ state: RunState; resumed: boolean }> {
+  const existing = await loadRunState(kv);
+  if (existing) {
+    const diff = firstDifference(existing.config, config);
+    if (diff) {
+      throw new TracocoError(`the run directory/state holds a run with a different config (first difference: '${diff}'); use another --out or the same config`, { field: diff });
+    }
+    return { state: existing, resumed: true };
+  }
+  const shards = config.train.shards ?? pairs;
+  const state: RunState = {
+    version: RUN_STATE_VERSION,
+    runId: `${config.name}-${hashString(JSON.stringify(config)).toString(16).padStart(8, '0')}`,
+    config,
+    shards,
+    shardBatch: (config.train.batch_size * pairs) / shards,
+    epoch: 0,
+    iteration: 0,
+    checkpoint: null,
+    best: null,
+    evals: [],
+    finished: false,
+  };
+  await saveRunState(kv, state);
+  return { state, resumed: false };
+}
+
+/** The checkpoint the `checkpoint-done` replies describe; the supervised baseline's model 1 serves as both. */
+export function checkpointRef(iteration: number, stored: readonly { role: Role; weights: string; optimizer: string }[]): CheckpointRef {
+  const models = {} as CheckpointRef['models'];
+  for (const d of stored) models[d.role] = { weights: d.weights, optimizer: d.optimizer };
+  models[2] ??= models[1];
+  return { iteration, models };
 }

@@ -1,11 +1,33 @@
 /**
- * Messages that a step waits for (peer views, reduction chunks) may arrive before the step
- * asks for them, or after it gave up. The mailbox buffers them by key until taken, and fails a
- * wait that outlasts its timeout or its epoch.
+ * Messages that a step waits for (replies, peer views, reduction chunks) may arrive before the
+ * step asks for them, or after it gave up. The mailbox buffers them by key until taken, and fails
+ * a wait that outlasts its timeout or its epoch; `fail` fails every wait at once (the epoch is
+ * lost) until `resume`.
  */
 export class Mailbox<T> {
   private readonly items = new Map<string, T>();
   private readonly waiters = new Map<string, { resolve: (v: T) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private failed: Error | null = null;
+
+  /** The error every wait fails with, until `resume` (null: waits work normally). */
+  get failure(): Error | null {
+    return this.failed;
+  }
+
+  /** Fails current and future waits with `error` (the first failure wins) until `resume`. */
+  fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = error;
+    for (const [key, w] of [...this.waiters]) {
+      clearTimeout(w.timer);
+      this.waiters.delete(key);
+      w.reject(error);
+    }
+  }
+
+  resume(): void {
+    this.failed = null;
+  }
 
   deliver(key: string, value: T): void {
     const waiter = this.waiters.get(key);
@@ -17,6 +39,7 @@ export class Mailbox<T> {
   }
 
   take(key: string, timeoutMs: number): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
     const ready = this.items.get(key);
     if (ready !== undefined) {
       this.items.delete(key);

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../shared/log.js';
-import { PROTOCOL_VERSION, subjects, type TransportModule } from '../shared/protocol/index.js';
+import { messages, subjects, type TransportModule } from '../shared/protocol/index.js';
 import { SLOT, STATE_CODES, type HeartbeatThreadConfig } from './heartbeat.js';
 
 const config = workerData as HeartbeatThreadConfig;
@@ -20,9 +20,9 @@ async function beat(): Promise<void> {
   const state = STATE_CODES[Atomics.load(view, SLOT.state)] ?? 'idle';
   const epoch = Atomics.load(view, SLOT.epoch);
   if (epoch < 0) {
-    await transport.publish(s.register, { v: PROTOCOL_VERSION, type: 'register', workerId: config.workerId, resources: config.resources });
+    await transport.publish(s.register, messages.register({ workerId: config.workerId, resources: config.resources }));
   }
-  await transport.publish(s.heartbeat, { v: PROTOCOL_VERSION, type: 'heartbeat', workerId: config.workerId, state, iteration: Atomics.load(view, SLOT.iteration), epoch });
+  await transport.publish(s.heartbeat, messages.heartbeat({ workerId: config.workerId, state, epoch }));
 }
 
 const timer = setInterval(() => beat().catch((err) => logger.warn('heartbeat.failed', { error: (err as Error).message })), config.periodMs);

@@ -9,15 +9,15 @@ import { Worker } from 'node:worker_threads';
 import type { TransportRecipe, WorkerResources, WorkerState } from '../shared/protocol/index.js';
 
 export interface Heartbeat {
-  /** Called by the worker whenever its state, iteration or assignment changes (epoch -1: unassigned). */
-  update(state: WorkerState, iteration: number, epoch: number): void;
+  /** Called by the worker whenever its state or assignment changes (epoch -1: unassigned). */
+  update(state: WorkerState, epoch: number): void;
   stop(): Promise<void>;
 }
 
 export const STATE_CODES: WorkerState[] = ['idle', 'assigned', 'training', 'evaluating'];
 
-/** Shared-memory layout: [state code, iteration, assignment epoch (-1: unassigned)]. */
-export const SLOT = { state: 0, iteration: 1, epoch: 2 } as const;
+/** Shared-memory layout: [state code, assignment epoch (-1: unassigned)]. */
+export const SLOT = { state: 0, epoch: 1 } as const;
 
 export interface HeartbeatThreadConfig {
   workerId: string;
@@ -31,15 +31,14 @@ export interface HeartbeatThreadConfig {
 
 /** Heartbeats from a worker thread (cluster workers). */
 export function threadHeartbeat(config: Omit<HeartbeatThreadConfig, 'shared'>): Heartbeat {
-  const shared = new SharedArrayBuffer(4 * 3);
+  const shared = new SharedArrayBuffer(4 * 2);
   const view = new Int32Array(shared);
   view[SLOT.epoch] = -1;
   const thread = new Worker(new URL('./heartbeat-thread.js', import.meta.url), { workerData: { ...config, shared } satisfies HeartbeatThreadConfig });
   thread.unref();
   return {
-    update(state, iteration, epoch) {
+    update(state, epoch) {
       Atomics.store(view, SLOT.state, STATE_CODES.indexOf(state));
-      Atomics.store(view, SLOT.iteration, iteration);
       Atomics.store(view, SLOT.epoch, epoch);
     },
     async stop() {
@@ -57,18 +56,18 @@ export function threadHeartbeat(config: Omit<HeartbeatThreadConfig, 'shared'>): 
 
 /** Heartbeats from a timer on the calling thread (in-process runs and tests). */
 export function intervalHeartbeat(
-  publish: (kind: 'register' | 'heartbeat', state: WorkerState, iteration: number, epoch: number) => Promise<void>,
+  publish: (kind: 'register' | 'heartbeat', state: WorkerState, epoch: number) => Promise<void>,
   periodMs: number,
 ): Heartbeat {
-  let current: { state: WorkerState; iteration: number; epoch: number } = { state: 'idle', iteration: 0, epoch: -1 };
+  let current: { state: WorkerState; epoch: number } = { state: 'idle', epoch: -1 };
   const beat = async () => {
-    if (current.epoch < 0) await publish('register', current.state, current.iteration, current.epoch);
-    await publish('heartbeat', current.state, current.iteration, current.epoch);
+    if (current.epoch < 0) await publish('register', current.state, current.epoch);
+    await publish('heartbeat', current.state, current.epoch);
   };
   const timer = periodMs > 0 ? setInterval(() => void beat().catch(() => {}), periodMs) : null;
   return {
-    update(state, iteration, epoch) {
-      current = { state, iteration, epoch };
+    update(state, epoch) {
+      current = { state, epoch };
     },
     async stop() {
       if (timer) clearInterval(timer);

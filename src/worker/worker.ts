@@ -10,7 +10,7 @@ import { intensityRange } from '../shared/data/index.js';
 import { evaluateCase, evaluationSettingsFrom, renderMiddleSlices, type EvaluatedCase } from '../shared/evaluation/index.js';
 import { evalModePredictor } from '../shared/inference/index.js';
 import { meanMetrics } from '../shared/metrics/index.js';
-import { PROTOCOL_VERSION, subjects, type AssignMessage, type CasePayload, type CasesMessage, type CheckpointMessage, type EvaluateMessage, type Message, type ReduceMessage, type Role, type StepMessage, type Subscription, type Transport, type ViewsMessage, type WorkerInbound, type WorkerResources, type WorkerState } from '../shared/protocol/index.js';
+import { messages, replyKeys, subjects, type AssignMessage, type CasePayload, type CasesMessage, type CheckpointMessage, type EvaluateMessage, type Message, type ReduceMessage, type Role, type StepMessage, type Subscription, type Transport, type ViewsMessage, type WorkerInbound, type WorkerResources, type WorkerState } from '../shared/protocol/index.js';
 import { decodeMessage } from '../shared/protocol/codec.js';
 import { decodeCheckpoint } from '../shared/checkpoint/index.js';
 import { type CachedCase } from '../shared/training/assemble.js';
@@ -90,10 +90,10 @@ export class TrainingWorker {
   async start(): Promise<void> {
     const t = this.options.transport;
     this.subs.push(t.subscribe(this.s.worker(this.id), (m) => this.onCommand(m)));
-    this.heartbeat = this.options.heartbeat ?? intervalHeartbeat((kind, state, iteration, epoch) => this.publishBeat(kind, state, iteration, epoch), this.options.heartbeatMs ?? 1000);
+    this.heartbeat = this.options.heartbeat ?? intervalHeartbeat((kind, state, epoch) => this.publishBeat(kind, state, epoch), this.options.heartbeatMs ?? 1000);
     const onReconnect = t.onReconnect?.(() => void this.reportInterruption());
     if (onReconnect) this.subs.push(onReconnect);
-    await this.publishBeat('register', this.state, this.iteration, -1);
+    await this.publishBeat('register', this.state, -1);
   }
 
   /** Messages of the current step may be lost in an outage: ask the coordinator to replay. */
@@ -101,7 +101,7 @@ export class TrainingWorker {
     const epoch = this.assignment?.message.epoch;
     if (epoch === undefined) return;
     await this.options.transport
-      .publish(this.s.coordinator, { v: PROTOCOL_VERSION, type: 'worker-error', workerId: this.id, epoch, error: 'connection interrupted (reconnected)' })
+      .publish(this.s.coordinator, messages.workerError({ workerId: this.id, epoch, error: 'connection interrupted (reconnected)' }))
       .catch(() => {});
   }
 
@@ -115,16 +115,16 @@ export class TrainingWorker {
     this.assignment = null;
   }
 
-  private async publishBeat(kind: 'register' | 'heartbeat', state: WorkerState, iteration: number, epoch: number): Promise<void> {
+  private async publishBeat(kind: 'register' | 'heartbeat', state: WorkerState, epoch: number): Promise<void> {
     const t = this.options.transport;
-    if (kind === 'register') await t.publish(this.s.register, { v: PROTOCOL_VERSION, type: 'register', workerId: this.id, resources: this.options.resources });
-    else await t.publish(this.s.heartbeat, { v: PROTOCOL_VERSION, type: 'heartbeat', workerId: this.id, state, iteration, epoch });
+    if (kind === 'register') await t.publish(this.s.register, messages.register({ workerId: this.id, resources: this.options.resources }));
+    else await t.publish(this.s.heartbeat, messages.heartbeat({ workerId: this.id, state, epoch }));
   }
 
   private setState(state: WorkerState): void {
     this.state = state;
     // Unassigned workers keep registering, so a (re)started coordinator finds them.
-    this.heartbeat?.update(state, this.iteration, this.assignment?.message.epoch ?? -1);
+    this.heartbeat?.update(state, this.assignment?.message.epoch ?? -1);
     this.options.observer?.onState?.(state);
   }
 
@@ -151,12 +151,12 @@ export class TrainingWorker {
   // Peer messages are buffered by epoch: the peer may run ahead of this worker's assignment.
   private onViews(m: ViewsMessage): void {
     if (this.assignment && m.epoch < this.assignment.message.epoch) return;
-    this.views.deliver(`${m.epoch}/${m.iteration}`, m.views);
+    this.views.deliver(replyKeys.views(m.epoch, m.iteration), m.views);
   }
 
   private onReduce(m: ReduceMessage): void {
     if (this.assignment && m.epoch < this.assignment.message.epoch) return;
-    this.chunks.deliver(`${m.epoch}/${m.iteration}/${m.phase}/${m.step}`, m.data);
+    this.chunks.deliver(replyKeys.chunk(m.epoch, m.iteration, m.phase, m.step), m.data);
   }
 
   /** Commands run one at a time, in arrival order. */
@@ -170,13 +170,10 @@ export class TrainingWorker {
           await this.handle(command);
         } catch (err) {
           this.log.error('worker.command_failed', { command: command.type, error: errorMessage(err) });
-          await this.options.transport.publish(this.s.coordinator, {
-            v: PROTOCOL_VERSION,
-            type: 'worker-error',
-            workerId: this.id,
-            epoch: 'epoch' in command ? command.epoch : -1,
-            error: `${command.type}: ${errorMessage(err)}`,
-          });
+          await this.options.transport.publish(
+            this.s.coordinator,
+            messages.workerError({ workerId: this.id, epoch: 'epoch' in command ? command.epoch : -1, error: `${command.type}: ${errorMessage(err)}` }),
+          );
         }
       }
     } finally {
@@ -261,16 +258,8 @@ export class TrainingWorker {
       const mine = await timed('forward', () => computePeerViews(replica.model, rb, replica.settings, ctx));
       exchangeBytes += peerViewsBytes(mine);
       peer = await timed('exchange', async () => {
-        await this.options.transport.publish(this.s.worker(assign.peer), {
-          v: PROTOCOL_VERSION,
-          type: 'views',
-          epoch: m.epoch,
-          iteration: m.iteration,
-          pair: assign.pair,
-          fromRole: assign.role,
-          views: mine,
-        });
-        return this.views.take(`${m.epoch}/${m.iteration}`, timeout);
+        await this.options.transport.publish(this.s.worker(assign.peer), messages.views({ epoch: m.epoch, iteration: m.iteration, views: mine }));
+        return this.views.take(replyKeys.views(m.epoch, m.iteration), timeout);
       });
     }
     const replicas = assign.replicas.length;
@@ -294,39 +283,28 @@ export class TrainingWorker {
     this.iteration = m.iteration + 1;
     this.setState('assigned');
     this.options.observer?.onStep?.({ role: assign.role, iteration: this.iteration, phases, exchangeBytes });
-    await this.options.transport.publish(this.s.coordinator, {
-      v: PROTOCOL_VERSION,
-      type: 'step-done',
-      workerId: this.id,
-      epoch: m.epoch,
-      iteration: m.iteration,
-      role: assign.role,
-      pair: assign.pair,
-      terms: result.terms,
-      confidentRatio: result.confidentRatio,
-      phases,
-      exchangeBytes,
-    });
+    await this.options.transport.publish(
+      this.s.coordinator,
+      messages.stepDone({
+        workerId: this.id,
+        epoch: m.epoch,
+        iteration: m.iteration,
+        role: assign.role,
+        terms: result.terms,
+        confidentRatio: result.confidentRatio,
+        phases,
+        exchangeBytes,
+      }),
+    );
   }
 
   private allReduce<T extends ReduceArray>(a: Assignment, m: StepMessage, phase: 'stats' | 'grads', data: T, timeoutMs: number): Promise<T> {
-    const { replicas, role } = a.message;
+    const { replicas } = a.message;
     const size = replicas.length;
     const next = replicas[(a.rank + 1) % size]!;
     const link: RingLink = {
-      send: (step, chunk) =>
-        this.options.transport.publish(this.s.worker(next), {
-          v: PROTOCOL_VERSION,
-          type: 'reduce',
-          epoch: m.epoch,
-          iteration: m.iteration,
-          role,
-          phase,
-          from: a.rank,
-          step,
-          data: chunk,
-        }),
-      receive: (step) => this.chunks.take(`${m.epoch}/${m.iteration}/${phase}/${step}`, timeoutMs),
+      send: (step, chunk) => this.options.transport.publish(this.s.worker(next), messages.reduce({ epoch: m.epoch, iteration: m.iteration, phase, step, data: chunk })),
+      receive: (step) => this.chunks.take(replyKeys.chunk(m.epoch, m.iteration, phase, step), timeoutMs),
     };
     return ringAllReduce(data, a.rank, size, link);
   }
@@ -343,15 +321,7 @@ export class TrainingWorker {
       const bytes = a.replica.serialize(m.iteration);
       await this.options.transport.objects.put(names.weights, bytes.weights);
       await this.options.transport.objects.put(names.optimizer, bytes.optimizer);
-      await this.options.transport.publish(this.s.coordinator, {
-        v: PROTOCOL_VERSION,
-        type: 'checkpoint-done',
-        workerId: this.id,
-        epoch: m.epoch,
-        role,
-        iteration: m.iteration,
-        ...names,
-      });
+      await this.options.transport.publish(this.s.coordinator, messages.checkpointDone({ workerId: this.id, epoch: m.epoch, role, iteration: m.iteration, ...names }));
     }
   }
 
@@ -381,17 +351,10 @@ export class TrainingWorker {
         if (e.slices) slices.push({ id, png: renderMiddleSlices(c.image, c.label, r.prediction, c.shape) });
       }
       const cases = results.map((r) => r.metrics);
-      await this.options.transport.publish(this.s.coordinator, {
-        v: PROTOCOL_VERSION,
-        type: 'eval-done',
-        workerId: this.id,
-        evalId: m.evalId,
-        role: m.role,
-        iteration: m.iteration,
-        mean: meanMetrics(cases),
-        cases,
-        slices,
-      });
+      await this.options.transport.publish(
+        this.s.coordinator,
+        messages.evalDone({ workerId: this.id, evalId: m.evalId, role: m.role, iteration: m.iteration, mean: meanMetrics(cases), cases, slices }),
+      );
     } finally {
       if (m.weights !== null) model?.dispose();
       this.setState(previous === 'evaluating' ? 'assigned' : previous);

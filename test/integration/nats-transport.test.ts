@@ -98,7 +98,7 @@ describe('NATS transport', { skip }, () => {
     const [a, b] = [keep(await open(small)), keep(await open(small))];
     assert.equal(a.maxPayload, 64 * 1024);
     const image = bigFloats(5 * 2 ** 20, 1);
-    const message: Message = { v, type: 'cases', epoch: 1, purpose: 'train', stored: [], cases: [{ id: 'huge', shape: [256, 256, 80], image, label: new Uint8Array(image.length).fill(1) }] };
+    const message: Message = { v, type: 'cases', epoch: 1, stored: [], cases: [{ id: 'huge', shape: [256, 256, 80], image, label: new Uint8Array(image.length).fill(1) }] };
     const { done } = await collect(b, 'itest.big', 1);
     const before = a.bytesPublished;
     await a.publish('itest.big', message);
@@ -116,14 +116,16 @@ describe('NATS transport', { skip }, () => {
     for (let i = 0; i < 120; i++) {
       sent.push(
         i % 10 === 5
-          ? { v, type: 'reduce', epoch: 0, iteration: i, role: 1, phase: 'grads', from: 0, step: i, data: bigFloats(50_000, i) }
-          : { v, type: 'heartbeat', workerId: 'w', state: 'training', iteration: i, epoch: 1 },
+          ? { v, type: 'reduce', epoch: 0, iteration: i, phase: 'grads', step: i, data: bigFloats(50_000, i) }
+          : { v, type: 'heartbeat', workerId: 'w', state: 'training', epoch: i },
       );
     }
     const { done } = await collect(b, 'itest.order', sent.length);
     for (const m of sent) await a.publish('itest.order', m);
     const received = await done;
-    assert.deepEqual(received.map((m) => (m as { iteration: number }).iteration), sent.map((_, i) => i));
+    // The sequence number travels as the reduce chunk's iteration or the heartbeat's epoch.
+    const order = (m: Message) => (m.type === 'reduce' ? m.iteration : (m as { epoch: number }).epoch);
+    assert.deepEqual(received.map(order), sent.map((_, i) => i));
     assert.deepStrictEqual(received[15], sent[15]);
   });
 
@@ -143,7 +145,7 @@ describe('NATS transport', { skip }, () => {
       raw.publish('itest.bad', new Uint8Array(100 * 1024).fill(0x90));
       raw.publish('itest.bad', Uint8Array.from([0xc1, 1, 2, 3]));
       await raw.flush();
-      await a.publish('itest.bad', { v, type: 'reduce', epoch: 0, iteration: 0, role: 1, phase: 'grads', from: 0, step: 0, data: new Float32Array(400_000) });
+      await a.publish('itest.bad', { v, type: 'reduce', epoch: 0, iteration: 0, phase: 'grads', step: 0, data: new Float32Array(400_000) });
       await until('six rejections', () => b.rejectedCount === 6);
       await a.publish('itest.bad', sampleMessages().heartbeat);
       assert.deepStrictEqual(await done, [sampleMessages().heartbeat]);
@@ -162,7 +164,7 @@ describe('NATS transport', { skip }, () => {
 
       // The sender refuses what receivers with the same limits would drop.
       const strict = keep(await open(server, { limits: { maxMessageBytes: 1000 } }));
-      const tooBig: Message = { v, type: 'reduce', epoch: 0, iteration: 0, role: 1, phase: 'grads', from: 0, step: 0, data: new Float32Array(300) };
+      const tooBig: Message = { v, type: 'reduce', epoch: 0, iteration: 0, phase: 'grads', step: 0, data: new Float32Array(300) };
       await assert.rejects(strict.publish('itest.bad', tooBig), /message 'reduce': encoded size \d+ bytes exceeds the message limit of 1000/);
     } finally {
       await raw.close();
@@ -194,7 +196,7 @@ describe('NATS transport', { skip }, () => {
 
   test('close drains what was just published; publishing afterwards is refused', async () => {
     const [a, b] = [keep(await open(small)), keep(await open(small))];
-    const message: Message = { v, type: 'reduce', epoch: 0, iteration: 1, role: 2, phase: 'stats', from: 1, step: 0, data: bigFloats(300_000, 5) };
+    const message: Message = { v, type: 'reduce', epoch: 0, iteration: 1, phase: 'stats', step: 0, data: bigFloats(300_000, 5) };
     const { done } = await collect(b, 'itest.close', 2);
     await a.publish('itest.close', message);
     await a.publish('itest.close', sampleMessages().release);
@@ -209,14 +211,14 @@ describe('NATS transport', { skip }, () => {
     const [a, b] = [keep(await open(server)), keep(await open(server, { logger }))];
     const seen: number[] = [];
     b.subscribe('itest.throw', (m) => {
-      seen.push((m as { iteration: number }).iteration);
+      seen.push((m as { epoch: number }).epoch);
       if (seen.length === 1) throw new Error('handler bug');
     });
     b.subscribe('itest.throw', async () => {
       throw new Error('async handler bug');
     });
     await b.flush();
-    for (const iteration of [1, 2]) await a.publish('itest.throw', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration, epoch: -1 });
+    for (const epoch of [1, 2]) await a.publish('itest.throw', { v, type: 'heartbeat', workerId: 'w', state: 'idle', epoch });
     await until('both messages', () => seen.length === 2);
     await until('three failures logged', () => logger.events.filter((e) => e.event === 'transport.handler_failed').length === 3);
     assert.deepEqual(seen, [1, 2]);
@@ -299,9 +301,9 @@ describe('NATS transport', { skip }, () => {
     const b = await open(restartable, { logger: logB, apiTimeoutMs: 1000 });
     try {
       const received: number[] = [];
-      b.subscribe('itest.restart', (m) => received.push((m as { iteration: number }).iteration));
+      b.subscribe('itest.restart', (m) => received.push((m as { epoch: number }).epoch));
       await b.flush();
-      await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration: 0, epoch: -1 });
+      await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', epoch: -1 });
       await until('the first message', () => received.length === 1);
       const state = new TextEncoder().encode('{"iteration":200}');
       const weights = new Uint8Array(bigFloats(2 ** 20, 4).buffer);
@@ -318,7 +320,7 @@ describe('NATS transport', { skip }, () => {
 
       // Resubscription is asynchronous: publish until one gets through (bounded).
       for (let i = 1; i <= 100 && received.length < 2; i++) {
-        await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', iteration: i, epoch: -1 });
+        await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', epoch: -1 });
         await sleep(100);
       }
       assert.ok(received.length >= 2, 'a message after the restart arrived');

@@ -12,7 +12,7 @@ import { Evaluations } from '../../src/coordinator/evaluations.js';
 import type { RunState } from '../../src/coordinator/run-state.js';
 import { WorkerRegistry, type WorkerRecord } from '../../src/coordinator/worker-registry.js';
 
-const RESOURCES: WorkerResources = { device: 'cpu', backend: 'cpu', cpus: 1, memoryBytes: 1, hostname: 'h', pid: 1 };
+const RESOURCES: WorkerResources = { device: 'cpu', backend: 'cpu' };
 const TIMEOUT_MS = 1000;
 
 function registryAt(clock: { t: number }, ids: string[]): WorkerRegistry {
@@ -22,7 +22,7 @@ function registryAt(clock: { t: number }, ids: string[]): WorkerRegistry {
 }
 
 function beat(registry: WorkerRegistry, workerId: string, state: 'idle' | 'evaluating' = 'idle'): void {
-  registry.onHeartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', workerId, state, iteration: 0, epoch: -1 });
+  registry.onHeartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', workerId, state, epoch: -1 });
 }
 
 test('silent() reports a busy unassigned worker, and only assigned or busy ones', () => {

@@ -43,7 +43,7 @@ test('every message type round-trips with its typed arrays as the same classes',
 test('typed arrays that are views into a larger buffer encode only their own elements', () => {
   const backing = floats(100, 11);
   const data = backing.subarray(37, 41);
-  const message: Message = { v: PROTOCOL_VERSION, type: 'reduce', epoch: 0, iteration: 0, role: 1, phase: 'stats', from: 0, step: 0, data };
+  const message: Message = { v: PROTOCOL_VERSION, type: 'reduce', epoch: 0, iteration: 0, phase: 'stats', step: 0, data };
   const decoded = decodeMessage(encodeMessage(message), { maxBytes: MAX });
   assert.ok(decoded.type === 'reduce');
   assert.deepStrictEqual(decoded.data, Float32Array.from(backing.slice(37, 41)));
@@ -51,7 +51,7 @@ test('typed arrays that are views into a larger buffer encode only their own ele
 
 test('bulk payloads cost their raw bytes plus a small overhead', () => {
   const image = floats(250_000, 12);
-  const message: Message = { v: PROTOCOL_VERSION, type: 'cases', epoch: 0, purpose: 'eval', stored: [], cases: [{ id: 'x', shape: [100, 50, 50], image, label: null }] };
+  const message: Message = { v: PROTOCOL_VERSION, type: 'cases', epoch: 0, stored: [], cases: [{ id: 'x', shape: [100, 50, 50], image, label: null }] };
   const size = encodeMessage(message).byteLength;
   assert.ok(size >= image.byteLength && size < image.byteLength + 200, `frame of ${size} bytes for ${image.byteLength} bytes of floats`);
 });
@@ -74,9 +74,9 @@ test('bytes that are not MessagePack or not an object are malformed', () => {
 });
 
 test('another protocol version is rejected naming that version', () => {
-  const r = rejects(raw.pack({ ...sampleMessages().heartbeat, v: 2 }), 'version', /protocol version 2 is not supported \(expected 1\)/);
+  const r = rejects(raw.pack({ ...sampleMessages().heartbeat, v: 1 }), 'version', /protocol version 1 is not supported \(expected 2\)/);
   assert.equal(r.context.message, 'tracoco.test');
-  rejects(raw.pack({ type: 'heartbeat', workerId: 'w', state: 'idle', iteration: 0 }), 'version', /version undefined/);
+  rejects(raw.pack({ type: 'heartbeat', workerId: 'w', state: 'idle', epoch: 0 }), 'version', /version undefined/);
 });
 
 test('a missing or unknown type is rejected', () => {
@@ -101,11 +101,13 @@ test('removing any top-level field of any message type is rejected naming type a
 test('fields of the wrong kind are rejected with the path of the offending value', () => {
   const s = sampleMessages();
   const cases: [unknown, string, RegExp][] = [
-    [{ ...s.heartbeat, iteration: '12' }, 'iteration', /must be number, got a string/],
+    [{ ...s.heartbeat, epoch: '12' }, 'epoch', /must be number, got a string/],
+    [{ ...s.assign, config: { name: 'x', train: { lr: -1 } } }, 'config', /must be config/],
+    [{ ...s.evaluate, config: { seed: 'one' } }, 'config', /must be config\|null/],
     [{ ...s.heartbeat, state: 'sleeping' }, 'state', /one of idle, assigned, training, evaluating/],
     [{ ...s['step-done'], role: 3 }, 'role', /must be role/],
     [{ ...s.release, shutdown: 1 }, 'shutdown', /must be boolean/],
-    [{ ...s.register, resources: { ...(s.register as any).resources, cpus: null } }, 'resources.cpus', /got null/],
+    [{ ...s.register, resources: { ...(s.register as any).resources, backend: null } }, 'resources.backend', /got null/],
     [{ ...s.cases, cases: [(s.cases as any).cases[0], { ...(s.cases as any).cases[1], image: new Float64Array(8) }] }, 'cases[1].image', /must be Float32Array, got Float64Array/],
     [{ ...s.cases, cases: [{ ...(s.cases as any).cases[0], label: [1, 0] }] }, 'cases[0].label', /Uint8Array\|null, got an array/],
     [{ ...s.cases, stored: ['a', 7] }, 'stored[1]', /must be string/],

@@ -33,10 +33,10 @@ const plan: BatchPlan = {
 export function sampleMessages(): Record<MessageType, Message> {
   const u16 = Uint16Array.from(floats(2 * 4 * 4 * 2 * 2, 3), (x) => Math.abs(x * 10000) % 65536);
   return {
-    register: { v, type: 'register', workerId: 'w-1', resources: { device: 'cpu', backend: 'native', cpus: 2, memoryBytes: 2 ** 34, hostname: 'node-a', pid: 4242 } },
-    heartbeat: { v, type: 'heartbeat', workerId: 'w-1', state: 'training', iteration: 12, epoch: 3 },
+    register: { v, type: 'register', workerId: 'w-1', resources: { device: 'cpu', backend: 'native' } },
+    heartbeat: { v, type: 'heartbeat', workerId: 'w-1', state: 'training', epoch: 3 },
     'step-done': {
-      v, type: 'step-done', workerId: 'w-1', epoch: 1, iteration: 12, role: 2, pair: 0,
+      v, type: 'step-done', workerId: 'w-1', epoch: 1, iteration: 12, role: 2,
       terms: { total: 1.5, supervised: 0.7, ce: 0.4, dice: 0.3, crc: 0.2, kl: 0.1, entropy: -0.05 },
       confidentRatio: { positive: 0.25, negative: 0.7 }, phases: { data: 0.01, forward: 0.2, exchange: 0.03, backward: 0.4, allreduce: 0.02, optimizer: 0.01 }, exchangeBytes: 123456,
     },
@@ -47,12 +47,12 @@ export function sampleMessages(): Record<MessageType, Message> {
     'checkpoint-done': { v, type: 'checkpoint-done', workerId: 'w-1', epoch: 1, role: 1, iteration: 100, weights: 'ckpt/100/model1.safetensors', optimizer: 'ckpt/100/model1.opt' },
     'worker-error': { v, type: 'worker-error', workerId: 'w-3', epoch: 2, error: 'out of memory' },
     assign: {
-      v, type: 'assign', runId: 'run-9', epoch: 2, role: 1, pair: 0, pairs: 1, peer: 'w-2', replicas: ['w-1'],
+      v, type: 'assign', runId: 'run-9', epoch: 2, role: 1, pair: 0, peer: 'w-2', replicas: ['w-1'],
       config: validateConfig(presets.phantom!.base, 'phantom'),
       checkpoint: { iteration: 100, models: { 1: { weights: 'a', optimizer: 'b' }, 2: { weights: 'c', optimizer: 'd' } } },
     },
     cases: {
-      v, type: 'cases', epoch: 2, purpose: 'train', stored: ['big_case'],
+      v, type: 'cases', epoch: 2, stored: ['big_case'],
       cases: [
         { id: 'c0', shape: [6, 5, 4], image: floats(120, 5), label: bytes(120, 6) },
         { id: 'c1', shape: [2, 2, 2], image: floats(8, 7), label: null },
@@ -63,9 +63,9 @@ export function sampleMessages(): Record<MessageType, Message> {
     checkpoint: { v, type: 'checkpoint', epoch: 2, iteration: 200 },
     release: { v, type: 'release', epoch: 2, shutdown: true },
     views: {
-      v, type: 'views', epoch: 2, iteration: 13, pair: 0, fromRole: 1,
+      v, type: 'views', epoch: 2, iteration: 13,
       views: { pseudo: { dtype: 'uint16', shape: [2, 4, 4, 2, 2], data: u16 }, overlap: [{ dtype: 'float32', shape: [2, 2, 1, 2], data: floats(8, 8) }] },
     },
-    reduce: { v, type: 'reduce', epoch: 2, iteration: 13, role: 1, phase: 'grads', from: 0, step: 1, data: Float64Array.from(floats(33, 9)) },
+    reduce: { v, type: 'reduce', epoch: 2, iteration: 13, phase: 'grads', step: 1, data: Float64Array.from(floats(33, 9)) },
   };
 }

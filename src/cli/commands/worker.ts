@@ -3,6 +3,7 @@ import { availableParallelism, hostname, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
+import type { WorkerResources } from '../../shared/protocol/index.js';
 import { oneOf, portNumber, positiveInt } from '../options.js';
 import { startTelemetry } from '../telemetry.js';
 import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
@@ -50,14 +51,8 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
   const { connectNatsTransport } = await import('../../transport/nats.js');
   const { TrainingWorker } = await import('../../worker/worker.js');
   const { threadHeartbeat } = await import('../../worker/heartbeat.js');
-  const resources = {
-    device: flags.device ?? backend.device,
-    backend: backend.name,
-    cpus: availableParallelism(),
-    memoryBytes: totalmem(),
-    hostname: hostname(),
-    pid: process.pid,
-  };
+  const resources: WorkerResources = { device: flags.device ?? backend.device, backend: backend.name };
+  logger.info('worker.resources', { ...resources, cpus: availableParallelism(), memory_bytes: totalmem(), hostname: hostname(), pid: process.pid });
   const telemetry = flags.metricsPort !== undefined ? await startTelemetry('worker', backend.name, flags.metricsPort, logger) : null;
   const { workerMetrics } = await import('../../worker/metrics.js');
   const observer = telemetry ? workerMetrics(telemetry.metrics) : undefined;

@@ -6,6 +6,7 @@
  */
 import { Packr } from 'msgpackr';
 import { TracocoError, type ErrorContext } from '../errors.js';
+import { configSchema } from '../config/schema.js';
 import { LOSS_TERMS } from '../names.js';
 import { PROTOCOL_VERSION, type Message, type MessageType } from './messages.js';
 
@@ -79,6 +80,9 @@ const KIND_CHECKS = {
   role: (v: unknown) => v === 1 || v === 2,
   object: (v: unknown) => isPlainObject(v),
   'object|null': (v: unknown) => v === null || isPlainObject(v),
+  // A run config travels resolved: it must pass the config schema, not merely be an object.
+  config: (v: unknown) => isPlainObject(v) && configSchema.safeParse(v).success,
+  'config|null': (v: unknown) => v === null || (isPlainObject(v) && configSchema.safeParse(v).success),
   'string|null': (v: unknown) => v === null || typeof v === 'string',
   array: (v: unknown) => Array.isArray(v),
   'array|null': (v: unknown) => v === null || Array.isArray(v),
@@ -100,13 +104,10 @@ const packed = (p: string): FieldTable => ({ [`${p}dtype`]: ['uint16', 'float32'
 const fromWorker: FieldTable = { workerId: 'string' };
 
 const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
-  register: {
-    ...fromWorker, resources: 'object', 'resources.device': ['gpu', 'cpu'], 'resources.backend': 'string', 'resources.cpus': 'number',
-    'resources.memoryBytes': 'number', 'resources.hostname': 'string', 'resources.pid': 'number',
-  },
-  heartbeat: { ...fromWorker, state: ['idle', 'assigned', 'training', 'evaluating'], iteration: 'number', epoch: 'number' },
+  register: { ...fromWorker, resources: 'object', 'resources.device': ['gpu', 'cpu'], 'resources.backend': 'string' },
+  heartbeat: { ...fromWorker, state: ['idle', 'assigned', 'training', 'evaluating'], epoch: 'number' },
   'step-done': {
-    ...fromWorker, epoch: 'number', iteration: 'number', role: 'role', pair: 'number', terms: 'object',
+    ...fromWorker, epoch: 'number', iteration: 'number', role: 'role', terms: 'object',
     ...Object.fromEntries(LOSS_TERMS.map((t) => [`terms.${t}`, 'number' as const])),
     confidentRatio: 'object', 'confidentRatio.positive': 'number', 'confidentRatio.negative': 'number', phases: 'object', exchangeBytes: 'number',
   },
@@ -117,11 +118,11 @@ const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
   'checkpoint-done': { ...fromWorker, epoch: 'number', role: 'role', iteration: 'number', weights: 'string', optimizer: 'string' },
   'worker-error': { ...fromWorker, epoch: 'number', error: 'string' },
   assign: {
-    runId: 'string', epoch: 'number', role: 'role', pair: 'number', pairs: 'number', peer: 'string', replicas: 'array', 'replicas[]': 'string',
-    config: 'object', checkpoint: 'object|null', 'checkpoint.iteration': 'number', 'checkpoint.models': 'object',
+    runId: 'string', epoch: 'number', role: 'role', pair: 'number', peer: 'string', replicas: 'array', 'replicas[]': 'string',
+    config: 'config', checkpoint: 'object|null', 'checkpoint.iteration': 'number', 'checkpoint.models': 'object',
   },
   cases: {
-    epoch: 'number', purpose: ['train', 'eval'], cases: 'array', 'cases[].id': 'string', 'cases[].shape': 'array',
+    epoch: 'number', cases: 'array', 'cases[].id': 'string', 'cases[].shape': 'array',
     'cases[].image': 'Float32Array', 'cases[].label': 'Uint8Array|null', stored: 'array', 'stored[]': 'string',
   },
   step: {
@@ -130,16 +131,16 @@ const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
   },
   evaluate: {
     evalId: 'string', epoch: 'number', role: 'role', iteration: 'number', caseIds: 'array', 'caseIds[]': 'string',
-    weights: 'string|null', config: 'object|null',
+    weights: 'string|null', config: 'config|null',
   },
   checkpoint: { epoch: 'number', iteration: 'number' },
   release: { epoch: 'number', shutdown: 'boolean' },
   views: {
-    epoch: 'number', iteration: 'number', pair: 'number', fromRole: 'role', views: 'object', 'views.pseudo': 'object', ...packed('views.pseudo.'),
+    epoch: 'number', iteration: 'number', views: 'object', 'views.pseudo': 'object', ...packed('views.pseudo.'),
     'views.overlap': 'array|null', 'views.overlap[]': 'object', ...packed('views.overlap[].'),
   },
   reduce: {
-    epoch: 'number', iteration: 'number', role: 'role', phase: ['stats', 'grads'], from: 'number', step: 'number',
+    epoch: 'number', iteration: 'number', phase: ['stats', 'grads'], step: 'number',
     data: 'Float32Array|Float64Array',
   },
 };

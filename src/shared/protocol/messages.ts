@@ -10,17 +10,15 @@ import type { SegmentationMetrics } from '../metrics/index.js';
 import type { LossTerms, PhaseSeconds } from '../names.js';
 import type { PeerViews } from './payloads.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: unread fields removed (assign.pairs, views.pair/fromRole, reduce.role/from, cases.purpose, step-done.pair, heartbeat.iteration, resources beyond device/backend). */
+export const PROTOCOL_VERSION = 2;
 
 export type Role = 1 | 2;
 
+/** What the coordinator places by (GPU workers first) and logs. */
 export interface WorkerResources {
   device: 'gpu' | 'cpu';
   backend: string;
-  cpus: number;
-  memoryBytes: number;
-  hostname: string;
-  pid: number;
 }
 
 export type WorkerState = 'idle' | 'assigned' | 'training' | 'evaluating';
@@ -62,7 +60,6 @@ export interface HeartbeatMessage extends Envelope {
   type: 'heartbeat';
   workerId: string;
   state: WorkerState;
-  iteration: number;
   /** Epoch of the worker's current assignment (-1 when unassigned): confirms assignments. */
   epoch: number;
 }
@@ -72,7 +69,6 @@ export interface StepDoneMessage extends Envelope {
   epoch: number;
   iteration: number;
   role: Role;
-  pair: number;
   terms: LossTerms;
   confidentRatio: { positive: number; negative: number };
   /** Seconds per phase: data, forward, exchange, backward, allreduce, optimizer. */
@@ -113,7 +109,6 @@ export interface AssignMessage extends Envelope {
   epoch: number;
   role: Role;
   pair: number;
-  pairs: number;
   peer: string;
   /** Same-role replicas in reduction order (this worker included). */
   replicas: string[];
@@ -124,8 +119,6 @@ export interface AssignMessage extends Envelope {
 export interface CasesMessage extends Envelope {
   type: 'cases';
   epoch: number;
-  /** 'train' cases fill batches; 'eval' cases are scored by `evaluate`. */
-  purpose: 'train' | 'eval';
   cases: CasePayload[];
   /** Object-store names of cases too large to send inline. */
   stored: string[];
@@ -169,18 +162,14 @@ export interface ViewsMessage extends Envelope {
   type: 'views';
   epoch: number;
   iteration: number;
-  pair: number;
-  fromRole: Role;
   views: PeerViews;
 }
 export interface ReduceMessage extends Envelope {
   type: 'reduce';
   epoch: number;
   iteration: number;
-  role: Role;
   phase: 'stats' | 'grads';
-  /** Ring position of the sender and the ring step this chunk belongs to. */
-  from: number;
+  /** The ring step this chunk belongs to. */
   step: number;
   data: Float32Array | Float64Array;
 }
@@ -190,6 +179,58 @@ export type WorkerInbound = AssignMessage | CasesMessage | StepMessage | Evaluat
 export type PeerMessage = ViewsMessage | ReduceMessage;
 export type Message = CoordinatorInbound | WorkerInbound | PeerMessage;
 export type MessageType = Message['type'];
+
+/** A message's fields without the envelope (`v`, `type`), which its builder adds. */
+export type Body<T extends Message> = Omit<T, 'v' | 'type'>;
+
+function builder<T extends Message>(type: T['type']): (body: Body<T>) => T {
+  return (body) => ({ v: PROTOCOL_VERSION, type, ...body }) as T;
+}
+
+/** One builder per message type: the only place messages are put together. */
+export const messages = {
+  register: builder<RegisterMessage>('register'),
+  heartbeat: builder<HeartbeatMessage>('heartbeat'),
+  stepDone: builder<StepDoneMessage>('step-done'),
+  evalDone: builder<EvalDoneMessage>('eval-done'),
+  checkpointDone: builder<CheckpointDoneMessage>('checkpoint-done'),
+  workerError: builder<WorkerErrorMessage>('worker-error'),
+  assign: builder<AssignMessage>('assign'),
+  cases: builder<CasesMessage>('cases'),
+  step: builder<StepMessage>('step'),
+  evaluate: builder<EvaluateMessage>('evaluate'),
+  checkpoint: builder<CheckpointMessage>('checkpoint'),
+  release: builder<ReleaseMessage>('release'),
+  views: builder<ViewsMessage>('views'),
+  reduce: builder<ReduceMessage>('reduce'),
+};
+
+/**
+ * Keys under which a reply is waited for and delivered (the sender of a request and the receiver
+ * of its reply both build them here): a worker's step, a role's checkpoint, an evaluation; and
+ * on the worker side a peer's views and a ring step's all-reduce chunk.
+ */
+export const replyKeys = {
+  step: (epoch: number, iteration: number, workerId: string) => `${epoch}/step/${iteration}/${workerId}`,
+  checkpoint: (epoch: number, iteration: number, role: Role) => `${epoch}/checkpoint/${iteration}/${role}`,
+  evaluation: (evalId: string) => `eval/${evalId}`,
+  views: (epoch: number, iteration: number) => `${epoch}/${iteration}`,
+  chunk: (epoch: number, iteration: number, phase: ReduceMessage['phase'], step: number) => `${epoch}/${iteration}/${phase}/${step}`,
+};
+
+/** The key a reply to the coordinator is delivered under (null: not a reply). */
+export function coordinatorReplyKey(m: CoordinatorInbound): string | null {
+  switch (m.type) {
+    case 'step-done':
+      return replyKeys.step(m.epoch, m.iteration, m.workerId);
+    case 'checkpoint-done':
+      return replyKeys.checkpoint(m.epoch, m.iteration, m.role);
+    case 'eval-done':
+      return replyKeys.evaluation(m.evalId);
+    default:
+      return null;
+  }
+}
 
 /** Subject names, under a cluster-wide prefix so several runs can share a NATS server. */
 export function subjects(prefix: string) {
