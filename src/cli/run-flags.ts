@@ -1,9 +1,9 @@
 /**
- * The run-config flags that `train`, `experiment` and `demo` share, defined once: each maps a
+ * The run-config flags that `train`, `coordinator`, `experiment` and `demo` share, defined once: each maps a
  * flag onto a dotted config path, and `--set path=value` reaches every other field.
  */
 import type { Command } from 'commander';
-import type { ConfigInput } from '../shared/config/index.js';
+import { presetNames, type ConfigInput } from '../shared/config/index.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 
 interface RunFlag {
@@ -24,6 +24,11 @@ export const RUN_FLAGS = [
 
 export type RunFlagKey = (typeof RUN_FLAGS)[number]['key'];
 export type RunConfigFlags = Partial<Record<RunFlagKey, string | number>> & { set: string[] };
+
+/** The required `--config <file|preset>` flag, with the preset names from the preset table. */
+export function addConfigFlag(cmd: Command, role = ''): Command {
+  return cmd.requiredOption('--config <file|preset>', `YAML config file or preset (${presetNames().join(', ')})${role}`);
+}
 
 /** Adds the shared run-config flags (less `omit`) and `--set` to a command. */
 export function addRunConfigFlags(cmd: Command, omit: readonly RunFlagKey[] = []): Command {

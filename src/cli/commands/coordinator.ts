@@ -1,56 +1,43 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadConfig, type ConfigInput, type TracocoConfig } from '../../shared/config/index.js';
+import { loadConfig, type TracocoConfig } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log.js';
-import { nonNegativeInt, portNumber, positiveInt, printResult } from '../options.js';
+import { portNumber, positiveInt, printResult } from '../options.js';
+import { addConfigFlag, addRunConfigFlags, runConfigOverrides, type RunConfigFlags } from '../run-flags.js';
 import { startTelemetry } from '../telemetry.js';
 import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
 
-interface CoordinatorFlags extends NatsFlags {
+type CoordinatorFlags = NatsFlags & RunConfigFlags & {
   config: string;
-  data?: string;
   workers: number;
-  maxIterations?: number;
-  labeled?: number;
-  seed?: number;
   out?: string;
   metricsPort?: number;
   prefix: string;
   heartbeatTimeoutMs: number;
   stepTimeoutS: number;
   shutdownWorkers?: boolean;
-  set: string[];
   json?: boolean;
-}
+};
 
 /** `tracoco coordinator` (GUIDE §3, §6): drives a cluster run; exits 0 when the run is done. */
 export function registerCoordinator(program: Command): void {
   const cmd = program
     .command('coordinator')
     .description('cluster coordinator: waits for N workers, places model replicas in pairs, drives the run; exits 0 when done')
-    .requiredOption('--config <file|preset>', 'YAML config file or preset (la, pancreas, phantom)')
     .option('--nats <url>', 'NATS server URL(s), comma-separated (env NATS_URL)')
-    .option('--data <dir>', "dataset root (overrides the config's data.root)")
     .option('--workers <n>', 'workers to wait for (2 per pair)', positiveInt, 2)
-    .option('--max-iterations <n>', 'override train.max_iterations', positiveInt)
-    .option('--labeled <n>', 'override data.labeled', positiveInt)
-    .option('--seed <s>', 'override seed', nonNegativeInt)
     .option('--out <dir>', 'run directory for model files and evaluation slices (default runs/<config name>)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portNumber)
     .option('--prefix <name>', 'subject prefix shared with the workers (also names the JetStream buckets)', 'tracoco')
     .option('--heartbeat-timeout-ms <ms>', 'a worker silent this long is replaced', positiveInt, 10_000)
     .option('--step-timeout-s <s>', 'a step taking longer is retried from the last checkpoint', positiveInt, 3600)
     .option('--shutdown-workers', 'tell the workers to exit when the run is done')
-    .option('--set <path=value>', 'override any config field (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json', 'print the run summary as one JSON object');
+  addConfigFlag(cmd);
+  addRunConfigFlags(cmd);
   addNatsFlags(cmd);
   cmd.action(async (flags: CoordinatorFlags) => {
-    const overrides: ConfigInput = {};
-    if (flags.data !== undefined) overrides.data = { root: flags.data };
-    if (flags.labeled !== undefined) overrides.data = { ...overrides.data, labeled: flags.labeled };
-    if (flags.maxIterations !== undefined) overrides.train = { max_iterations: flags.maxIterations };
-    if (flags.seed !== undefined) overrides.seed = flags.seed;
-    const config = loadConfig({ configArg: flags.config, flags: overrides, set: flags.set });
+    const config = loadConfig({ configArg: flags.config, flags: runConfigOverrides(flags), set: flags.set });
     const summary = await runCoordinatorCommand({ ...flags, config, out: resolve(flags.out ?? `runs/${config.name}`) });
     printResult(Boolean(flags.json), summary, () => `run ${summary.runId}: ${summary.iteration} iterations, best Dice ${summary.best?.dice.toFixed(4) ?? 'n/a'}, ${summary.recoveries} recoveries`);
   });

@@ -6,7 +6,7 @@ import { METHOD_NAMES, parseMethods, type MethodName } from '../../shared/experi
 import { experimentTable, type ExperimentReport } from '../../shared/experiment/report.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { nonNegativeInt, positiveInt, printResult } from '../options.js';
-import { addRunConfigFlags, runConfigOverrides, type RunConfigFlags } from '../run-flags.js';
+import { addConfigFlag, addRunConfigFlags, runConfigOverrides, type RunConfigFlags } from '../run-flags.js';
 
 interface ExperimentFlags extends RunConfigFlags {
   config: string;
@@ -25,13 +25,13 @@ export function registerExperiment(program: Command): void {
   const cmd = program
     .command('experiment')
     .description('train methods x seeds (each a resumable run), evaluate with the reference protocol, print mean ± sd per method; writes experiment.json and dice.png')
-    .requiredOption('--config <file|preset>', 'YAML config file or preset (la, la-cpu, pancreas, phantom): the base every method starts from')
     .option('--methods <list>', `comma-separated, from ${METHOD_NAMES.join(', ')}`, DEFAULT_METHODS.join(','))
     .option('--seeds <n>', 'seeds per method', positiveInt, 1)
     .option('--first-seed <s>', 'seeds are first-seed, first-seed + 1, ...', nonNegativeInt, 0)
     .option('--out <dir>', 'experiment directory (default runs/experiment-<config name>); an existing one resumes')
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
     .option('--json', 'print experiment.json on stdout');
+  addConfigFlag(cmd, ': the base every method starts from');
   addRunConfigFlags(cmd, ['seed']);
   cmd.action(async (flags: ExperimentFlags) => {
     const methods = parseMethods(flags.methods);

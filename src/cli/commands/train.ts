@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfig, configToYaml } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/log.js';
 import { portNumber, printResult } from '../options.js';
-import { addRunConfigFlags, runConfigOverrides } from '../run-flags.js';
+import { addConfigFlag, addRunConfigFlags, runConfigOverrides } from '../run-flags.js';
 import { startTelemetry } from '../telemetry.js';
 import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
 
@@ -27,13 +27,13 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('train two co-trained VNets (local mode unless --nats)')
-    .requiredOption('--config <file|preset>', 'YAML config file or preset (la, la-cpu, pancreas, phantom)')
     .option('--out <dir>', 'run directory (default runs/<config name>); an existing run there resumes')
     .option('--nats <url>', 'run as the cluster coordinator on this NATS server')
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portNumber)
     .option('--print-config', 'print the resolved config as YAML and exit')
     .option('--json', 'print the run summary as one JSON object');
+  addConfigFlag(cmd);
   addRunConfigFlags(cmd);
   addNatsFlags(cmd);
   cmd.action(async (flags: TrainFlags) => {
