@@ -3,7 +3,6 @@
  * in-process transport — the same code as a cluster run, with no services to start. Run state and
  * checkpoints live under `<out>/.store`, so `train` on an existing `--out` resumes.
  */
-import { availableParallelism, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { TracocoConfig } from '../shared/config/index.js';
 import { openDataset } from '../shared/io/index.js';
@@ -31,7 +30,7 @@ export async function runLocal(o: LocalRunOptions): Promise<RunSummary> {
   const data = await loadTrainingData(dataset, o.config, o.logger);
   const perPair = o.config.train.semi_supervised ? 2 : 1;
   const count = perPair * (o.pairs ?? 1);
-  const resources = { device: 'cpu' as const, backend: o.backend, cpus: availableParallelism(), memoryBytes: totalmem(), hostname: hostname(), pid: process.pid };
+  const resources = { device: 'cpu' as const, backend: o.backend };
   const workers = Array.from(
     { length: count },
     (_, i) =>

@@ -9,11 +9,15 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir } from '../support/env.js';
 
+// The failing-compiler case needs oneDNN's headers and library to get as far as compiling.
+const HEADERS = ['/usr/include', '/usr/local/include'].some((d) => existsSync(join(d, 'oneapi', 'dnnl', 'dnnl.hpp')));
+const skip = HEADERS ? false : process.env.CI ? false : 'oneDNN headers not installed (libdnnl-dev); CI installs them';
+
 describe('native/build.mjs', () => {
   const tmp = tempDir('tracoco-native-build-');
   after(tmp.cleanup);
 
-  it('prints one warning line and exits 0 when the build fails', () => {
+  it('prints one warning line and exits 0 when the build fails', { skip }, () => {
     const copy = join(tmp.path, 'native');
     for (const entry of ['build.mjs', 'binding.gyp', 'src']) cpSync(join(repoRoot, 'native', entry), join(copy, entry), { recursive: true });
     const r = spawnSync(process.execPath, [join(copy, 'build.mjs')], {

@@ -114,6 +114,6 @@ describe('native elementwise kernels match the tfjs cpu kernels', { skip: skipUn
   });
 
   it('falls back to the cpu kernel for int32 inputs', async () => {
-    await assertMatchesCpu(() => tf.add(tf.tensor([1, 2, 3], undefined, 'int32'), tf.tensor([4, 5, 6], undefined, 'int32')), EXACT, null, 'int32 add');
+    await assertMatchesCpu(() => tf.add(tf.tensor([1, 2, 3], undefined, 'int32'), tf.tensor([4, 5, 6], undefined, 'int32')), EXACT, 'Add', 'int32 add', 'fallback');
   });
 });

@@ -87,13 +87,20 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
-/** Native and cpu results of `build` agree within `tol`, and `kernel` ran natively (not falling back). */
-export async function assertMatchesCpu(build: () => Outputs, tol: { abs: number; rel?: number }, kernel: string | null, label: string): Promise<void> {
+/**
+ * Native and cpu results of `build` agree within `tol`, and `kernel` ran natively (`expect`
+ * 'native') or was declined by the native kernel and computed by the cpu one ('fallback').
+ */
+export async function assertMatchesCpu(build: () => Outputs, tol: { abs: number; rel?: number }, kernel: string, label: string, expect: 'native' | 'fallback' = 'native'): Promise<void> {
   const r = await onBothBackends(build);
   r.native.forEach((v, i) => assertClose(v, r.cpu[i]!, tol, `${label} output ${i}`));
-  if (kernel) {
-    assert.ok((r.ran[kernel] ?? 0) > 0, `${label}: ${kernel} did not run natively (ran ${JSON.stringify(r.ran)}, fell back ${JSON.stringify(r.fellBack)})`);
+  const counts = `(ran ${JSON.stringify(r.ran)}, fell back ${JSON.stringify(r.fellBack)})`;
+  if (expect === 'native') {
+    assert.ok((r.ran[kernel] ?? 0) > 0, `${label}: ${kernel} did not run natively ${counts}`);
     assert.equal(r.fellBack[kernel] ?? 0, 0, `${label}: ${kernel} fell back to the cpu kernel`);
+  } else {
+    assert.ok((r.fellBack[kernel] ?? 0) > 0, `${label}: ${kernel} should have fallen back to the cpu kernel ${counts}`);
+    assert.equal(r.ran[kernel] ?? 0, 0, `${label}: ${kernel} ran natively on inputs it does not support`);
   }
 }
 

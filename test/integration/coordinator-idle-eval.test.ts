@@ -1,0 +1,87 @@
+/**
+ * An idle worker that dies while evaluating, through the real coordinator (in-process transport,
+ * real training workers): the coordinator notices the silent evaluator although it holds no model
+ * replica, hands its evaluation to another idle worker, and the run ends with both models'
+ * evaluations of the last checkpoint.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { initBackend } from '../../src/shared/backend/index.js';
+import { loadConfig } from '../../src/shared/config/index.js';
+import { writePhantomDataset } from '../../src/shared/data/phantom-dataset.js';
+import { openDataset } from '../../src/shared/io/index.js';
+import { createLogger, type LogFields } from '../../src/shared/log.js';
+import { messages, subjects, type Message } from '../../src/shared/protocol/index.js';
+import { Coordinator } from '../../src/coordinator/coordinator.js';
+import { loadTrainingData } from '../../src/coordinator/training-data.js';
+import { TrainingWorker } from '../../src/worker/worker.js';
+import { InProcessTransport } from '../../src/transport/in-process.js';
+import { tempDir } from '../support/env.js';
+
+const tmp = tempDir('tracoco-idle-eval-');
+let backend = 'cpu';
+let dataRoot = '';
+
+before(async () => {
+  backend = (await initBackend(process.env.TRACOCO_TEST_BACKEND)).name;
+  dataRoot = (await writePhantomDataset({ out: join(tmp.path, 'data'), cases: 6, testCases: 2, shape: [24, 24, 20], seed: 5 })).root;
+});
+after(() => tmp.cleanup());
+
+/** A worker that registers and beats until it is asked to evaluate, then goes silent (dies). */
+function dyingEvaluator(transport: InProcessTransport, id: string) {
+  const s = subjects(transport.prefix);
+  let alive = true;
+  const asked: Message[] = [];
+  const beat = () => {
+    if (!alive) return;
+    void transport.publish(s.register, messages.register({ workerId: id, resources: { device: 'cpu', backend } }));
+    void transport.publish(s.heartbeat, messages.heartbeat({ workerId: id, state: 'idle', epoch: -1 }));
+  };
+  const timer = setInterval(beat, 100);
+  const sub = transport.subscribe(s.worker(id), (m) => {
+    if (m.type !== 'evaluate') return;
+    asked.push(m);
+    alive = false;
+  });
+  beat();
+  return { asked, stop: () => (clearInterval(timer), sub.unsubscribe()) };
+}
+
+test('an idle evaluator that dies mid-evaluation is replaced and the evaluation completes', async () => {
+  const out = join(tmp.path, 'run');
+  const config = loadConfig({
+    configArg: 'phantom',
+    flags: { data: { root: dataRoot }, train: { max_iterations: 4 } },
+    set: ['data.patch=[16,16,16]', 'eval.patch=[16,16,16]', 'eval.stride_xy=8', 'eval.stride_z=8', 'eval.every=4', 'checkpoint.every=4', 'model.filters=2'],
+  });
+  const events: LogFields[] = [];
+  const logger = createLogger({}, { write: (line) => events.push(JSON.parse(line) as LogFields) });
+  const transport = new InProcessTransport({ storeDir: join(out, '.store'), logger });
+  const data = await loadTrainingData(openDataset(dataRoot), config, logger);
+  const resources = { device: 'cpu' as const, backend };
+  // Live workers are placed in id order: p-0/p-1 form the pair; the idle ones x-dies and z-idle get
+  // one evaluation each, x-dies (sorted first) model 1's.
+  const workers = ['p-0', 'p-1', 'z-idle'].map((id) => new TrainingWorker({ workerId: id, transport, resources, logger, heartbeatMs: 100 }));
+  const dying = dyingEvaluator(transport, 'x-dies');
+  const coordinator = new Coordinator({ transport, config, data, workers: 2, out, logger, heartbeatTimeoutMs: 1500, livenessIntervalMs: 100, maxRetries: 0 });
+  try {
+    coordinator.listen();
+    for (const w of workers) await w.start();
+    const summary = await coordinator.run();
+    assert.equal(summary.iteration, 4);
+    assert.equal(dying.asked.length, 1, 'the dying worker was given one evaluation');
+    const lost = events.filter((e) => e.event === 'worker.lost').map((e) => e.worker);
+    assert.deepEqual(lost, ['x-dies']);
+    const dispatched = events.filter((e) => e.event === 'eval.dispatched').map((e) => [e.worker, e.model]);
+    assert.ok(dispatched.some(([w]) => w === 'x-dies'));
+    const redispatched = dispatched.filter(([w]) => w === 'z-idle');
+    assert.equal(redispatched.length, 2, `both evaluations end up on the healthy idle worker: ${JSON.stringify(dispatched)}`);
+    assert.deepEqual(summary.evals.map((e) => [e.iteration, e.role]).sort(), [[4, 1], [4, 2]]);
+  } finally {
+    dying.stop();
+    for (const w of workers) await w.stop();
+    await transport.close();
+  }
+});
