@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfig, type TracocoConfig } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log.js';
-import { portNumber, positiveInt, printResult } from '../options.js';
+import { nonNegativeInt, portNumber, positiveInt, printResult } from '../options.js';
 import { addConfigFlag, addRunConfigFlags, runConfigOverrides, type RunConfigFlags } from '../run-flags.js';
 import { startTelemetry } from '../telemetry.js';
 import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
@@ -12,6 +12,7 @@ type CoordinatorFlags = NatsFlags & RunConfigFlags & {
   workers: number;
   out?: string;
   metricsPort?: number;
+  metricsLingerS: number;
   prefix: string;
   heartbeatTimeoutMs: number;
   stepTimeoutS: number;
@@ -28,6 +29,7 @@ export function registerCoordinator(program: Command): void {
     .option('--workers <n>', 'workers to wait for (2 per pair)', positiveInt, 2)
     .option('--out <dir>', 'run directory for model files and evaluation slices (default runs/<config name>)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portNumber)
+    .option('--metrics-linger-s <s>', 'after the run, keep serving /metrics this long so Prometheus scrapes the final values', nonNegativeInt, 0)
     .option('--prefix <name>', 'subject prefix shared with the workers (also names the JetStream buckets)', 'tracoco')
     .option('--heartbeat-timeout-ms <ms>', 'a worker silent this long is replaced', positiveInt, 10_000)
     .option('--step-timeout-s <s>', 'a step taking longer is retried from the last checkpoint', positiveInt, 3600)
@@ -48,6 +50,8 @@ export interface CoordinatorCommandOptions extends NatsFlags {
   out: string;
   workers: number;
   metricsPort?: number;
+  /** Seconds /metrics stays up after the run (a final scrape sees the final counts). */
+  metricsLingerS?: number;
   prefix?: string;
   heartbeatTimeoutMs?: number;
   stepTimeoutS?: number;
@@ -94,6 +98,10 @@ export async function runCoordinatorCommand(o: CoordinatorCommandOptions) {
     return await coordinator.run();
   } finally {
     await transport.close();
+    if (telemetry && (o.metricsLingerS ?? 0) > 0) {
+      logger.info('metrics.linger', { seconds: o.metricsLingerS });
+      await new Promise((r) => setTimeout(r, o.metricsLingerS! * 1000));
+    }
     await telemetry?.close();
   }
 }
