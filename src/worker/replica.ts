@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TracocoConfig } from '../shared/config/index.js';
-import { decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors } from '../shared/checkpoint/index.js';
+import { CHECKSUM_KEY, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, stateDictChecksum } from '../shared/checkpoint/index.js';
 import { VNet } from '../shared/model/index.js';
 import { SGD, type SGDState } from '../shared/optim/sgd.js';
 import type { ObjectStore, Role } from '../shared/protocol/index.js';
@@ -61,11 +61,15 @@ function sgdFor(config: TracocoConfig): SGD {
 
 function encodeOptimizerState(state: SGDState): Uint8Array {
   const tensors = new Map(Object.entries(state.momentum).map(([k, v]) => [k, { shape: v.shape, dtype: 'float32' as const, data: v.data }]));
-  return encodeSafetensors(tensors, { kind: 'sgd-momentum' });
+  return encodeSafetensors(tensors, { kind: 'sgd-momentum', [CHECKSUM_KEY]: stateDictChecksum(tensors) });
 }
 
 function decodeOptimizerState(bytes: Uint8Array, source: string): SGDState {
   const content = decodeSafetensors(bytes, source);
+  const stored = content.metadata[CHECKSUM_KEY];
+  if (stored !== undefined && stored !== stateDictChecksum(content.tensors)) {
+    throw new TracocoError('optimizer state checksum mismatch: the file is corrupted', { file: source, field: CHECKSUM_KEY });
+  }
   const momentum: SGDState['momentum'] = {};
   for (const [key, t] of content.tensors) {
     if (!(t.data instanceof Float32Array)) throw new TracocoError(`momentum buffer '${key}' is not float32`, { file: source });

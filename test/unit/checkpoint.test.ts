@@ -109,7 +109,9 @@ test('saveCheckpoint / loadCheckpoint round-trip weights, BN buffers and metadat
   assert.deepEqual(readdirSync(dir.path).filter((n) => n.includes('model1')), ['model1.safetensors'], 'no temporary files left');
 
   const { model: loaded, metadata } = await readCheckpoint(path);
-  assert.deepEqual(metadata, { n_filters: '4', n_classes: '2', n_channels: '1', normalization: 'batchnorm', has_dropout: 'true', format: 'pt', step: '121' });
+  const { tracoco_sha256: checksum, ...described } = metadata;
+  assert.deepEqual(described, { n_filters: '4', n_classes: '2', n_channels: '1', normalization: 'batchnorm', has_dropout: 'true', format: 'pt', step: '121' });
+  assert.match(checksum!, /^[0-9a-f]{64}$/);
   assert.deepEqual(loaded.config, CONFIG);
   const a = model.forward(x, { training: false });
   const b = loaded.forward(x, { training: false });
@@ -139,6 +141,38 @@ test('loadCheckpoint names the file for unreadable, truncated and mismatched che
   const wrong = join(dir.path, 'wrong.safetensors');
   writeFileSync(wrong, encodeSafetensors(sd, { n_filters: '8', n_classes: '2' }));
   await assert.rejects(loadCheckpoint(wrong), /wrong\.safetensors, field 'block_one\.conv\.0\.weight': shape \[4, 1, 3, 3, 3\] does not match the model's \[8, 1, 3, 3, 3\]/);
+  model.dispose();
+});
+
+test('a checkpoint whose tensor bytes changed is refused by its checksum, naming the file', async () => {
+  const model = VNet.create(CONFIG, 7);
+  const path = join(dir.path, 'flipped.safetensors');
+  await saveCheckpoint(path, model);
+  const bytes = new Uint8Array(readFileSync(path));
+  // One bit of one weight, far past the header: still a well-formed safetensors file.
+  bytes[bytes.length - 1000] ^= 0x10;
+  writeFileSync(path, bytes);
+  await assert.rejects(loadCheckpoint(path), /flipped\.safetensors, field 'tracoco_sha256': checkpoint checksum mismatch/);
+  // A file without a checksum (another tool's) is read as it is.
+  const plain = join(dir.path, 'plain.safetensors');
+  writeFileSync(plain, encodeSafetensors(model.stateDict(), { format: 'pt' }));
+  (await loadCheckpoint(plain)).dispose();
+  model.dispose();
+});
+
+test('a checkpoint write that fails leaves the previous checkpoint loadable and names the path', async () => {
+  const model = VNet.create(CONFIG, 8);
+  const path = join(dir.path, 'kept.safetensors');
+  await saveCheckpoint(path, model, { step: '1' });
+  // The destination's directory cannot take the temporary file: a file stands where it should be.
+  writeFileSync(join(dir.path, 'blocked'), 'not a directory');
+  await assert.rejects(saveCheckpoint(join(dir.path, 'blocked', 'kept.safetensors'), model), /blocked.*(not a directory|does not exist)/);
+  // A failure while writing (the data cannot be encoded) never touches the existing file.
+  const before = readFileSync(path);
+  await assert.rejects(saveCheckpoint(path, model, { n_classes: '3' }), /may not override/);
+  assert.deepEqual(readFileSync(path), before);
+  assert.equal((await readCheckpoint(path)).metadata.step, '1');
+  assert.deepEqual(readdirSync(dir.path).filter((n) => n.endsWith('.tmp')), [], 'no temporary files left');
   model.dispose();
 });
 

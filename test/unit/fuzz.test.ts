@@ -13,7 +13,8 @@ import fc from 'fast-check';
 import { TracocoError } from '../../src/shared/errors.js';
 import { decodeMessage, encodeMessage, ProtocolRejection } from '../../src/shared/protocol/codec.js';
 import { parseChunkFrame, Reassembler, splitFrame, type ReassemblyLimits } from '../../src/shared/protocol/chunking.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/shared/checkpoint/safetensors.js';
+import { decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, stateDictChecksum } from '../../src/shared/checkpoint/index.js';
+import { VNet } from '../../src/shared/model/vnet.js';
 import { readTorchStateDict } from '../../src/shared/checkpoint/torch-pth.js';
 import { readNifti, writeNifti } from '../../src/shared/io/nifti.js';
 import { readHdf5Case, writeHdf5Case } from '../../src/shared/io/hdf5.js';
@@ -135,6 +136,24 @@ test('safetensors: mutated checkpoints decode or are refused naming the file', (
   fc.assert(
     fc.property(mutated(original), (bytes) => {
       onlyOwnErrors(() => decodeSafetensors(bytes, 'model.safetensors'), 'decodeSafetensors');
+    }),
+    { seed: SEED, numRuns: runs },
+  );
+  t.diagnostic(`${runs} files: ${report()}`);
+});
+
+test('VNet checkpoints: a mutated checkpoint is refused or loads exactly the weights that were written', (t) => {
+  const model = VNet.create({ inChannels: 1, classes: 2, filters: 2, normalization: 'batchnorm', dropout: true }, 3);
+  const original = encodeCheckpoint(model);
+  const expected = stateDictChecksum(model.stateDict());
+  model.dispose();
+  const runs = 300;
+  fc.assert(
+    fc.property(mutated(original), (bytes) => {
+      const decoded = onlyOwnErrors(() => decodeCheckpoint(bytes, 'model.safetensors'), 'decodeCheckpoint');
+      if (!decoded) return;
+      assert.equal(stateDictChecksum(decoded.model.stateDict()), expected, 'a checkpoint that loads holds the written weights');
+      decoded.model.dispose();
     }),
     { seed: SEED, numRuns: runs },
   );

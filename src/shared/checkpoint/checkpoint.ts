@@ -4,7 +4,11 @@
  * `__metadata__` (`n_filters`, `n_classes`, `n_channels`, `normalization`, `has_dropout`,
  * `format: "pt"`) plus any extra string entries of the caller (e.g. the training step).
  * So `safetensors.torch.load_file` + `VNet.load_state_dict(strict=True)` reads it.
+ * `tracoco_sha256` holds a SHA-256 of the tensors (names and bytes, in name order): a truncated or
+ * corrupted checkpoint is refused instead of becoming a silently wrong model. Files from other
+ * tools carry no checksum and are read as they are.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileError, TracocoError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -14,6 +18,20 @@ import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /** Metadata keys that describe the architecture; extra metadata may not reuse them. */
 export const ARCHITECTURE_KEYS = ['n_filters', 'n_classes', 'n_channels', 'normalization', 'has_dropout', 'format'] as const;
+
+/** Metadata key of the tensors' checksum. */
+export const CHECKSUM_KEY = 'tracoco_sha256';
+
+/** SHA-256 (hex) over every tensor's name and bytes, names in sorted order. */
+export function stateDictChecksum(sd: StateDict): string {
+  const hash = createHash('sha256');
+  for (const key of [...sd.keys()].sort()) {
+    const { data } = sd.get(key)!;
+    hash.update(key);
+    hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return hash.digest('hex');
+}
 
 export function architectureMetadata(config: VNetConfig): Record<string, string> {
   return {
@@ -29,11 +47,12 @@ export function architectureMetadata(config: VNetConfig): Record<string, string>
 /** The checkpoint bytes of `model` (e.g. for an object store); `extraMetadata` adds string entries. */
 export function encodeCheckpoint(model: VNet, extraMetadata: Record<string, string> = {}): Uint8Array {
   for (const key of Object.keys(extraMetadata)) {
-    if ((ARCHITECTURE_KEYS as readonly string[]).includes(key)) {
+    if ((ARCHITECTURE_KEYS as readonly string[]).includes(key) || key === CHECKSUM_KEY) {
       throw new TracocoError(`extra checkpoint metadata may not override the architecture key '${key}'`, { field: key });
     }
   }
-  return encodeSafetensors(model.stateDict(), { ...architectureMetadata(model.config), ...extraMetadata });
+  const sd = model.stateDict();
+  return encodeSafetensors(sd, { ...architectureMetadata(model.config), ...extraMetadata, [CHECKSUM_KEY]: stateDictChecksum(sd) });
 }
 
 export interface DecodedCheckpoint {
@@ -45,6 +64,10 @@ export interface DecodedCheckpoint {
 /** Rebuilds the VNet of a checkpoint from its bytes; `source` names the file in errors. */
 export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedCheckpoint {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const stored = metadata[CHECKSUM_KEY];
+  if (stored !== undefined && stored !== stateDictChecksum(tensors)) {
+    throw new TracocoError('checkpoint checksum mismatch: the file is corrupted (its tensors differ from the ones written)', { file: source, field: CHECKSUM_KEY });
+  }
   const config = vnetConfigFor(tensors, metadata, source);
   return { model: VNet.fromStateDict(config, tensors, source), metadata };
 }

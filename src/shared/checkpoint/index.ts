@@ -10,6 +10,8 @@ export {
   vnetConfigFor,
   inferVNetConfig,
   ARCHITECTURE_KEYS,
+  CHECKSUM_KEY,
+  stateDictChecksum,
   type DecodedCheckpoint,
 } from './checkpoint.js';
 export { readTorchStateDict, loadTorchStateDict } from './torch-pth.js';
