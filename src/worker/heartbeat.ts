@@ -6,6 +6,7 @@
  * carry a stale `lastProgress`, which the coordinator's step timeout catches.
  */
 import { Worker } from 'node:worker_threads';
+import { createLogger } from '../shared/log.js';
 import type { TransportRecipe, WorkerResources, WorkerState } from '../shared/protocol/index.js';
 
 export interface Heartbeat {
@@ -36,6 +37,9 @@ export function threadHeartbeat(config: Omit<HeartbeatThreadConfig, 'shared'>): 
   view[SLOT.epoch] = -1;
   const thread = new Worker(new URL('./heartbeat-thread.js', import.meta.url), { workerData: { ...config, shared } satisfies HeartbeatThreadConfig });
   thread.unref();
+  // The thread handles its own failures; should one escape, the worker loses its heartbeats (and
+  // is replaced by the coordinator), not its process.
+  thread.on('error', (err) => createLogger({ component: 'heartbeat', worker: config.workerId }).error('heartbeat.thread_failed', { error: err.message }));
   return {
     update(state, epoch) {
       Atomics.store(view, SLOT.state, STATE_CODES.indexOf(state));

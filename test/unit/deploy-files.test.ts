@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { createMetrics } from '../../src/shared/telemetry/index.js';
+import { SHUTDOWN_DEADLINE_MS } from '../../src/cli/shutdown.js';
 import { dashboardQueries, panelsOf, type Dashboard } from '../support/prometheus.js';
 import { findBinary, repoRoot, skipUnlessBinary } from '../support/env.js';
 
@@ -429,4 +430,14 @@ describe('deploy/ and grafana/ files', () => {
     check('nats-auth.conf', { ...unset, NATS_USER: 'tracoco', NATS_PASSWORD: 'secret' });
     assert.throws(() => check('nats-auth.conf', unset), /NATS_USER/, 'without credentials the server refuses to start');
   });
+});
+
+test('Kubernetes grace periods leave room for the shutdown deadline (coordinator) and a step plus it (workers)', () => {
+  const grace = (file: string) => {
+    const docs = parseAllDocuments(readFileSync(join(repoRoot, 'deploy', 'k8s', file), 'utf8')).map((d) => d.toJS());
+    const workload = docs.find((d) => d?.kind === 'Job' || d?.kind === 'Deployment');
+    return workload.spec.template.spec.terminationGracePeriodSeconds as number;
+  };
+  assert.ok(grace('coordinator.yaml') * 1000 > SHUTDOWN_DEADLINE_MS, `coordinator grace ${grace('coordinator.yaml')} s`);
+  assert.ok(grace('worker.yaml') * 1000 >= SHUTDOWN_DEADLINE_MS + 20_000, `worker grace ${grace('worker.yaml')} s`);
 });

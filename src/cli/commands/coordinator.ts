@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../shared/log.js';
 import { nonNegativeInt, portNumber, positiveInt, printResult } from '../options.js';
 import { addConfigFlag, addRunConfigFlags, runConfigOverrides, type RunConfigFlags } from '../run-flags.js';
 import { startTelemetry } from '../telemetry.js';
+import { exitOnSignals } from '../shutdown.js';
 import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
 
 type CoordinatorFlags = NatsFlags & RunConfigFlags & {
@@ -80,6 +81,11 @@ export async function runCoordinatorCommand(o: CoordinatorCommandOptions) {
     name: 'tracoco-coordinator',
     onRejected: (r) => metricsObserver?.onRejected?.(r.message),
   });
+  // Interrupted, the run is not finished: exit 143 (128 + SIGTERM); it resumes from its last checkpoint.
+  exitOnSignals(logger, async () => {
+    await transport.close();
+    await telemetry?.close();
+  }, 143);
   try {
     const coordinator = new Coordinator({
       transport,

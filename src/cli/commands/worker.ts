@@ -6,6 +6,7 @@ import { createLogger } from '../../shared/log.js';
 import type { WorkerResources } from '../../shared/protocol/index.js';
 import { oneOf, portNumber, positiveInt } from '../options.js';
 import { startTelemetry } from '../telemetry.js';
+import { exitOnSignals } from '../shutdown.js';
 import { addNatsFlags, type NatsFlags } from '../nats-flags.js';
 
 interface WorkerFlags extends NatsFlags {
@@ -68,13 +69,7 @@ export async function runWorkerProcess(flags: WorkerFlags): Promise<void> {
     await transport.close();
     await telemetry?.close();
   };
-  const stop = async (signal: string) => {
-    logger.info('worker.stopping', { signal });
-    await close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  exitOnSignals(logger, close, 0);
   await worker.start();
   logger.info('worker.started', { prefix: flags.prefix, device: resources.device });
   await worker.finished;
