@@ -3,7 +3,7 @@
  * `cases` message, or — for cluster runs — by name from the Object Store, where every case is
  * uploaded once per run so that replacements and restarted coordinators do not resend it.
  */
-import { messages, type CasesMessage, type Transport } from '../shared/protocol/index.js';
+import { messages, subjects, type CasesMessage, type Transport } from '../shared/protocol/index.js';
 import { encodeMessage } from '../shared/protocol/codec.js';
 import type { TrainingData } from './training-data.js';
 
@@ -32,6 +32,14 @@ export class CaseDelivery {
     const stored = this.useStore ? await this.store(runId, missing) : [];
     const cases = this.useStore ? [] : missing.map((id) => this.data.cases.get(id)!);
     return { message: messages.cases({ epoch, cases, stored }), ids: missing };
+  }
+
+  /** Sends `worker` the cases of `ids` it does not hold yet, and records them as held. */
+  async sendTo(worker: { id: string; sent: Set<string> }, runId: string, ids: string[], epoch: number): Promise<void> {
+    const delivery = await this.message(runId, worker.sent, ids, epoch);
+    if (!delivery) return;
+    await this.transport.publish(subjects(this.transport.prefix).worker(worker.id), delivery.message);
+    for (const id of delivery.ids) worker.sent.add(id);
   }
 
   /** Object names of the cases, uploading the ones the store does not hold yet. */

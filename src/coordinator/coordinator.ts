@@ -6,7 +6,6 @@
  * are pure functions of (seed, iteration), so the replay is exact and no iteration is counted
  * twice or lost.
  */
-import type { TracocoConfig } from '../shared/config/index.js';
 import { errorMessage, TracocoError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import {
@@ -18,8 +17,8 @@ import {
   type CheckpointRef,
   type CoordinatorInbound,
   type EvalDoneMessage,
-  type Message,
   type Role,
+  type Message,
   type StepDoneMessage,
   type Subscription,
   type Transport,
@@ -28,11 +27,9 @@ import { periodicEvalDue } from '../shared/evaluation/settings.js';
 import { Mailbox } from '../shared/mailbox.js';
 import { CaseDelivery } from './case-delivery.js';
 import { Evaluations } from './evaluations.js';
-import type { TrainingObserver } from './observer.js';
 import { RunOutputs } from './outputs.js';
 import { StepPlanner } from './planner.js';
 import { checkpointRef, openRunState, saveRunState, type RunState } from './run-state.js';
-import type { TrainingData } from './training-data.js';
 import { WorkerRegistry, type WorkerRecord } from './worker-registry.js';
 import { peerOf, placeWorkers, replicasOf, shardsOfPair, type Placement } from './placement.js';
 import { summarizeStep } from './step-summary.js';
@@ -77,7 +74,7 @@ export class Coordinator {
       state: () => this.state,
       saveState: () => saveRunState(o.transport.kv, this.state),
       send: (id, m) => this.send(id, m),
-      sendEvalCases: (w) => this.sendCaseSet(w, o.data.evalIds, this.state.epoch),
+      sendEvalCases: (w) => this.caseDelivery.sendTo(w, this.state.runId, o.data.evalIds, this.state.epoch),
     });
   }
 
@@ -127,6 +124,11 @@ export class Coordinator {
 
   private get semi(): boolean {
     return this.o.config.train.semi_supervised;
+  }
+
+  /** The models trained: both, or model 1 alone for the supervised baseline. */
+  private get roles(): Role[] {
+    return this.semi ? [1, 2] : [1];
   }
 
   private async initState(): Promise<void> {
@@ -231,16 +233,8 @@ export class Coordinator {
   /** Training cases of the pair's shards; evaluation cases to the rank-0 replicas, which evaluate. */
   private async sendCases(x: Placement, epoch: number): Promise<void> {
     const train = [...this.o.data.labeled, ...this.shardsOf(x.pair).flatMap((s) => this.planner.shardCases(s))];
-    await this.sendCaseSet(this.worker(x), train, epoch);
-    if (x.rank === 0) await this.sendCaseSet(this.worker(x), this.o.data.evalIds, epoch);
-  }
-
-  /** Sends the cases of `ids` the worker does not hold yet. */
-  private async sendCaseSet(worker: WorkerRecord, ids: string[], epoch: number): Promise<void> {
-    const delivery = await this.caseDelivery.message(this.state.runId, worker.sent, ids, epoch);
-    if (!delivery) return;
-    await this.send(worker.id, delivery.message);
-    for (const id of delivery.ids) worker.sent.add(id);
+    await this.caseDelivery.sendTo(this.worker(x), this.state.runId, train, epoch);
+    if (x.rank === 0) await this.caseDelivery.sendTo(this.worker(x), this.state.runId, this.o.data.evalIds, epoch);
   }
 
   private async step(): Promise<void> {
@@ -265,7 +259,7 @@ export class Coordinator {
 
   private async checkpoint(k: number): Promise<void> {
     const epoch = this.state.epoch;
-    const roles: Role[] = this.semi ? [1, 2] : [1];
+    const roles = this.roles;
     for (const x of this.placements) await this.send(x.workerId, messages.checkpoint({ epoch, iteration: k }));
     const stored = (await Promise.all(roles.map((r) => this.reply(replyKeys.checkpoint(epoch, k, r))))) as CheckpointDoneMessage[];
     const previous = this.state.checkpoint;
@@ -285,7 +279,7 @@ export class Coordinator {
   /** Evaluates the checkpoint at k: on idle workers when there are any, else between steps. */
   private async evaluate(k: number): Promise<void> {
     const epoch = this.state.epoch;
-    const roles: Role[] = this.semi ? [1, 2] : [1];
+    const roles = this.roles;
     const ref = this.state.checkpoint!;
     if (await this.evaluations.dispatchToIdle(ref, roles, this.idleWorkers())) return;
     const evaluators = roles.map((r) => this.placements.find((x) => x.role === r && x.rank === 0)!);
