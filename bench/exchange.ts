@@ -42,7 +42,7 @@ export const spec: BenchSpec<ExchangeBenchOptions> = {
   ],
   async run(o) {
     const { connectNatsTransport } = await import('../src/transport/nats.js');
-    const { PROTOCOL_VERSION } = await import('../src/shared/protocol/index.js');
+    const { messages } = await import('../src/shared/protocol/index.js');
     const { packUnitInterval, peerViewsBytes } = await import('../src/shared/training/exchange.js');
     const { sampleTranslationPair } = await import('../src/shared/data/index.js');
     const { Random } = await import('../src/shared/random.js');
@@ -79,7 +79,7 @@ export const spec: BenchSpec<ExchangeBenchOptions> = {
         const subs = [a.subscribe(`bench.peer.a`, () => got[0]!.deliver('v', 1)), b.subscribe(`bench.peer.b`, () => got[1]!.deliver('v', 1))];
         await Promise.all([a.flush(), b.flush()]);
         const t0 = performance.now();
-        const msg = (v: typeof va) => ({ v: PROTOCOL_VERSION, type: 'views' as const, epoch: 1, iteration: k, pair: 0, fromRole: 1 as const, views: v });
+        const msg = (v: typeof va) => messages.views({ runId: 'bench', epoch: 1, iteration: k, views: v });
         await Promise.all([a.publish('bench.peer.b', msg(va)), b.publish('bench.peer.a', msg(vb))]);
         await Promise.all([got[0]!.take('v', 120_000), got[1]!.take('v', 120_000)]);
         const ms = performance.now() - t0;
@@ -104,7 +104,7 @@ export const spec: BenchSpec<ExchangeBenchOptions> = {
           transports.slice(0, R).map((t, r) =>
             ringAllReduce(new Float32Array(params).fill(r + 1), r, R, {
               send: (step, chunk) =>
-                t.publish(`bench.ring.${(r + 1) % R}`, { v: PROTOCOL_VERSION, type: 'reduce', epoch: 1, iteration: k, phase: 'grads', step, data: chunk as Float32Array }),
+                t.publish(`bench.ring.${(r + 1) % R}`, messages.reduce({ runId: 'bench', epoch: 1, iteration: k, phase: 'grads', step, data: chunk as Float32Array })),
               receive: (step) => boxes[r]!.take(`${step}`, 120_000),
             }),
           ),

@@ -31,7 +31,7 @@ export class CaseDelivery {
     if (missing.length === 0) return null;
     const stored = this.useStore ? await this.store(runId, missing) : [];
     const cases = this.useStore ? [] : missing.map((id) => this.data.cases.get(id)!);
-    return { message: messages.cases({ epoch, cases, stored }), ids: missing };
+    return { message: messages.cases({ runId, epoch, cases, stored }), ids: missing };
   }
 
   /** Sends `worker` the cases of `ids` it does not hold yet, and records them as held. */
@@ -50,7 +50,7 @@ export class CaseDelivery {
       const name = caseObjectName(runId, id);
       if (!this.stored.has(name)) {
         const c = this.data.cases.get(id)!;
-        await this.transport.objects.put(name, encodeMessage(messages.cases({ epoch: 0, cases: [c], stored: [] })));
+        await this.transport.objects.put(name, encodeMessage(messages.cases({ runId, epoch: 0, cases: [c], stored: [] })));
         this.stored.add(name);
       }
       names.push(name);

@@ -11,6 +11,7 @@ import type { Logger } from '../shared/log.js';
 import {
   coordinatorReplyKey,
   messages,
+  ofRun,
   replyKeys,
   subjects,
   type CheckpointDoneMessage,
@@ -53,6 +54,7 @@ export class Coordinator {
   private iteration = 0;
   private liveness: NodeJS.Timeout | null = null;
   private recoveries = 0;
+  private readonly foreignSeen = new Set<string>();
   private readonly outputs: RunOutputs | null;
   private readonly evaluations: Evaluations;
   private readonly caseDelivery: CaseDelivery;
@@ -90,6 +92,8 @@ export class Coordinator {
       t.subscribe(this.s.register, (m) => m.type === 'register' && this.registry.onRegister(m)),
       t.subscribe(this.s.heartbeat, (m) => {
         if (m.type !== 'heartbeat') return;
+        // A worker busy with another run is not ours to place (nor lost when it stays away).
+        if (m.runId !== '' && this.state && m.runId !== this.state.runId) return this.foreign(m.workerId, m.runId);
         this.registry.onHeartbeat(m);
         this.o.observer?.onHeartbeat?.(m.workerId);
       }),
@@ -246,7 +250,7 @@ export class Coordinator {
     const consistencyWeight = this.planner.consistencyWeight(k);
     const plans = Array.from({ length: this.state.shards }, (_, s) => this.planner.shardPlan(s, t));
     for (const x of this.placements) {
-      await this.send(x.workerId, messages.step({ epoch, iteration: t, lr, consistencyWeight, shards: this.shardsOf(x.pair).map((s) => plans[s]!) }));
+      await this.send(x.workerId, messages.step({ runId: this.state.runId, epoch, iteration: t, lr, consistencyWeight, shards: this.shardsOf(x.pair).map((s) => plans[s]!) }));
     }
     const done = (await Promise.all(this.placements.map((x) => this.reply(replyKeys.step(epoch, t, x.workerId))))) as StepDoneMessage[];
     this.iteration = k;
@@ -260,7 +264,7 @@ export class Coordinator {
   private async checkpoint(k: number): Promise<void> {
     const epoch = this.state.epoch;
     const roles = this.roles;
-    for (const x of this.placements) await this.send(x.workerId, messages.checkpoint({ epoch, iteration: k }));
+    for (const x of this.placements) await this.send(x.workerId, messages.checkpoint({ runId: this.state.runId, epoch, iteration: k }));
     const stored = (await Promise.all(roles.map((r) => this.reply(replyKeys.checkpoint(epoch, k, r))))) as CheckpointDoneMessage[];
     const previous = this.state.checkpoint;
     this.state.checkpoint = checkpointRef(k, stored);
@@ -285,7 +289,7 @@ export class Coordinator {
     const evaluators = roles.map((r) => this.placements.find((x) => x.role === r && x.rank === 0)!);
     const evalIds = evaluators.map((x) => `${epoch}/${k}/${x.role}`);
     for (const [i, x] of evaluators.entries()) {
-      await this.send(x.workerId, messages.evaluate({ evalId: evalIds[i]!, epoch, role: x.role, iteration: k, caseIds: this.o.data.evalIds, weights: null, config: null }));
+      await this.send(x.workerId, messages.evaluate({ runId: this.state.runId, evalId: evalIds[i]!, epoch, role: x.role, iteration: k, caseIds: this.o.data.evalIds, weights: null, config: null }));
     }
     const results = (await Promise.all(evalIds.map((id) => this.reply(replyKeys.evaluation(id))))) as EvalDoneMessage[];
     for (const r of results) await this.evaluations.record(r, ref.models[r.role].weights);
@@ -323,7 +327,7 @@ export class Coordinator {
     await saveRunState(this.o.transport.kv, this.state);
     if (this.outputs) await this.outputs.writeState(this.state);
     for (const w of this.registry.alive(this.heartbeatTimeout)) {
-      await this.send(w.id, messages.release({ epoch: this.state.epoch + 1, shutdown: this.o.shutdownWorkers ?? false }));
+      await this.send(w.id, messages.release({ runId: this.state.runId, epoch: this.state.epoch + 1, shutdown: this.o.shutdownWorkers ?? false }));
     }
     this.o.observer?.onFinish?.({ iteration: this.state.iteration, best: this.state.best });
   }
@@ -332,7 +336,19 @@ export class Coordinator {
     await this.o.transport.publish(this.s.worker(workerId), message);
   }
 
+  /** Logged once per worker and run: heartbeats of a worker that serves another run. */
+  private foreign(workerId: string, runId: string): void {
+    const key = `${workerId}/${runId}`;
+    if (this.foreignSeen.has(key)) return;
+    this.foreignSeen.add(key);
+    this.log.warn('worker.other_run', { worker: workerId, its_run: runId });
+  }
+
   private onReply(m: Message): void {
+    if (this.state && !ofRun(m, this.state.runId)) {
+      this.o.observer?.onRejected?.(`'${m.type}' of another run (${(m as { runId?: string }).runId}) on the coordinator subject`);
+      return;
+    }
     const inbound = m as CoordinatorInbound;
     if (inbound.type === 'eval-done' && inbound.evalId.startsWith('idle/')) {
       this.evaluations.onIdleResult(inbound).catch((err) => this.log.error('eval.record_failed', { error: errorMessage(err) }));

@@ -67,7 +67,7 @@ export class Evaluations {
     const evalId = `idle/${k}/${role}`;
     this.pending.set(evalId, { k, role, weights, worker: worker.id });
     await this.d.sendEvalCases(worker);
-    await this.d.send(worker.id, messages.evaluate({ evalId, epoch: -1, role, iteration: k, caseIds: this.d.evalIds, weights, config: this.d.config }));
+    await this.d.send(worker.id, messages.evaluate({ runId: this.d.state().runId, evalId, epoch: -1, role, iteration: k, caseIds: this.d.evalIds, weights, config: this.d.config }));
     this.d.log().info('eval.dispatched', { iteration: k, model: role, worker: worker.id });
   }
 

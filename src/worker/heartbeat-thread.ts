@@ -8,10 +8,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../shared/log.js';
 import { errorMessage } from '../shared/errors.js';
 import { messages, subjects, type Transport, type TransportModule } from '../shared/protocol/index.js';
-import { SLOT, STATE_CODES, type HeartbeatThreadConfig } from './heartbeat.js';
+import { readRunId, SLOT, STATE_CODES, type HeartbeatThreadConfig } from './heartbeat.js';
 
 const config = workerData as HeartbeatThreadConfig;
-const view = new Int32Array(config.shared);
+const view = new Int32Array(config.shared, 0, 3);
 const logger = createLogger({ component: 'heartbeat', worker: config.workerId });
 const s = subjects(config.prefix);
 let transport: Transport | null = null;
@@ -34,7 +34,7 @@ async function beat(): Promise<void> {
   const state = STATE_CODES[Atomics.load(view, SLOT.state)] ?? 'idle';
   const epoch = Atomics.load(view, SLOT.epoch);
   if (epoch < 0) await transport.publish(s.register, messages.register({ workerId: config.workerId, resources: config.resources }));
-  await transport.publish(s.heartbeat, messages.heartbeat({ workerId: config.workerId, state, epoch }));
+  await transport.publish(s.heartbeat, messages.heartbeat({ workerId: config.workerId, runId: readRunId(config.shared), state, epoch }));
 }
 
 const beatLogged = () => beat().catch((err) => logger.warn('heartbeat.failed', { error: errorMessage(err) }));

@@ -90,10 +90,10 @@ export class TrainingWorker {
   async start(): Promise<void> {
     const t = this.options.transport;
     this.subs.push(t.subscribe(this.s.worker(this.id), (m) => this.onCommand(m)));
-    this.heartbeat = this.options.heartbeat ?? intervalHeartbeat((kind, state, epoch) => this.publishBeat(kind, state, epoch), this.options.heartbeatMs ?? 1000);
+    this.heartbeat = this.options.heartbeat ?? intervalHeartbeat((kind, state, epoch, runId) => this.publishBeat(kind, state, epoch, runId), this.options.heartbeatMs ?? 1000);
     const onReconnect = t.onReconnect?.(() => void this.reportInterruption());
     if (onReconnect) this.subs.push(onReconnect);
-    await this.publishBeat('register', this.state, -1);
+    await this.publishBeat('register', this.state, -1, '');
   }
 
   /** Messages of the current step may be lost in an outage: ask the coordinator to replay. */
@@ -101,7 +101,7 @@ export class TrainingWorker {
     const epoch = this.assignment?.message.epoch;
     if (epoch === undefined) return;
     await this.options.transport
-      .publish(this.s.coordinator, messages.workerError({ workerId: this.id, epoch, error: 'connection interrupted (reconnected)' }))
+      .publish(this.s.coordinator, messages.workerError({ workerId: this.id, runId: this.runId, epoch, error: 'connection interrupted (reconnected)' }))
       .catch(() => {});
   }
 
@@ -115,16 +115,16 @@ export class TrainingWorker {
     this.assignment = null;
   }
 
-  private async publishBeat(kind: 'register' | 'heartbeat', state: WorkerState, epoch: number): Promise<void> {
+  private async publishBeat(kind: 'register' | 'heartbeat', state: WorkerState, epoch: number, runId: string): Promise<void> {
     const t = this.options.transport;
     if (kind === 'register') await t.publish(this.s.register, messages.register({ workerId: this.id, resources: this.options.resources }));
-    else await t.publish(this.s.heartbeat, messages.heartbeat({ workerId: this.id, state, epoch }));
+    else await t.publish(this.s.heartbeat, messages.heartbeat({ workerId: this.id, runId, state, epoch }));
   }
 
   private setState(state: WorkerState): void {
     this.state = state;
     // Unassigned workers keep registering, so a (re)started coordinator finds them.
-    this.heartbeat?.update(state, this.assignment?.message.epoch ?? -1);
+    this.heartbeat?.update(state, this.assignment?.message.epoch ?? -1, this.runId);
     this.options.observer?.onState?.(state);
   }
 
@@ -136,6 +136,10 @@ export class TrainingWorker {
       return;
     }
     const command = m as WorkerInbound;
+    if (!this.accepts(command)) {
+      this.options.observer?.onRejected?.(`'${command.type}' of another run (${command.runId})`);
+      return;
+    }
     // A new assignment supersedes whatever earlier epochs had queued or were waiting for
     // (messages of the new epoch may already be buffered: keep those).
     if (command.type === 'assign' || command.type === 'release') {
@@ -151,12 +155,12 @@ export class TrainingWorker {
   // Peer messages are buffered by epoch: the peer may run ahead of this worker's assignment.
   private onViews(m: ViewsMessage): void {
     if (this.assignment && m.epoch < this.assignment.message.epoch) return;
-    this.views.deliver(replyKeys.views(m.epoch, m.iteration), m.views);
+    this.views.deliver(replyKeys.views(m.runId, m.epoch, m.iteration), m.views);
   }
 
   private onReduce(m: ReduceMessage): void {
     if (this.assignment && m.epoch < this.assignment.message.epoch) return;
-    this.chunks.deliver(replyKeys.chunk(m.epoch, m.iteration, m.phase, m.step), m.data);
+    this.chunks.deliver(replyKeys.chunk(m.runId, m.epoch, m.iteration, m.phase, m.step), m.data);
   }
 
   /** Commands run one at a time, in arrival order. */
@@ -172,7 +176,7 @@ export class TrainingWorker {
           this.log.error('worker.command_failed', { command: command.type, error: errorMessage(err) });
           await this.options.transport.publish(
             this.s.coordinator,
-            messages.workerError({ workerId: this.id, epoch: 'epoch' in command ? command.epoch : -1, error: `${command.type}: ${errorMessage(err)}` }),
+            messages.workerError({ workerId: this.id, runId: command.runId, epoch: 'epoch' in command ? command.epoch : -1, error: `${command.type}: ${errorMessage(err)}` }),
           );
         }
       }
@@ -229,6 +233,21 @@ export class TrainingWorker {
     }
   }
 
+  /** The run of the current assignment ('' when unassigned). */
+  private get runId(): string {
+    return this.assignment?.message.runId ?? '';
+  }
+
+  /**
+   * Commands of another run than the assigned one are dropped; a new assignment is always taken,
+   * and an unassigned worker takes cases and checkpoint evaluations (idle evaluation) of any run.
+   */
+  private accepts(m: WorkerInbound): boolean {
+    if (m.type === 'assign' || !this.assignment) return true;
+    if (m.type === 'evaluate' && m.weights !== null) return true;
+    return m.runId === this.runId;
+  }
+
   private current(epoch: number): Assignment {
     const a = this.assignment;
     if (!a) throw new Error('no assignment');
@@ -258,8 +277,8 @@ export class TrainingWorker {
       const mine = await timed('forward', () => computePeerViews(replica.model, rb, replica.settings, ctx));
       exchangeBytes += peerViewsBytes(mine);
       peer = await timed('exchange', async () => {
-        await this.options.transport.publish(this.s.worker(assign.peer), messages.views({ epoch: m.epoch, iteration: m.iteration, views: mine }));
-        return this.views.take(replyKeys.views(m.epoch, m.iteration), timeout);
+        await this.options.transport.publish(this.s.worker(assign.peer), messages.views({ runId: m.runId, epoch: m.epoch, iteration: m.iteration, views: mine }));
+        return this.views.take(replyKeys.views(m.runId, m.epoch, m.iteration), timeout);
       });
     }
     const replicas = assign.replicas.length;
@@ -287,6 +306,7 @@ export class TrainingWorker {
       this.s.coordinator,
       messages.stepDone({
         workerId: this.id,
+        runId: m.runId,
         epoch: m.epoch,
         iteration: m.iteration,
         role: assign.role,
@@ -303,8 +323,8 @@ export class TrainingWorker {
     const size = replicas.length;
     const next = replicas[(a.rank + 1) % size]!;
     const link: RingLink = {
-      send: (step, chunk) => this.options.transport.publish(this.s.worker(next), messages.reduce({ epoch: m.epoch, iteration: m.iteration, phase, step, data: chunk })),
-      receive: (step) => this.chunks.take(replyKeys.chunk(m.epoch, m.iteration, phase, step), timeoutMs),
+      send: (step, chunk) => this.options.transport.publish(this.s.worker(next), messages.reduce({ runId: m.runId, epoch: m.epoch, iteration: m.iteration, phase, step, data: chunk })),
+      receive: (step) => this.chunks.take(replyKeys.chunk(m.runId, m.epoch, m.iteration, phase, step), timeoutMs),
     };
     return ringAllReduce(data, a.rank, size, link);
   }
@@ -321,7 +341,7 @@ export class TrainingWorker {
       const bytes = a.replica.serialize(m.iteration);
       await this.options.transport.objects.put(names.weights, bytes.weights);
       await this.options.transport.objects.put(names.optimizer, bytes.optimizer);
-      await this.options.transport.publish(this.s.coordinator, messages.checkpointDone({ workerId: this.id, epoch: m.epoch, role, iteration: m.iteration, ...names }));
+      await this.options.transport.publish(this.s.coordinator, messages.checkpointDone({ workerId: this.id, runId, epoch: m.epoch, role, iteration: m.iteration, ...names }));
     }
   }
 
@@ -353,7 +373,7 @@ export class TrainingWorker {
       const cases = results.map((r) => r.metrics);
       await this.options.transport.publish(
         this.s.coordinator,
-        messages.evalDone({ workerId: this.id, evalId: m.evalId, role: m.role, iteration: m.iteration, mean: meanMetrics(cases), cases, slices }),
+        messages.evalDone({ workerId: this.id, runId: m.runId, evalId: m.evalId, role: m.role, iteration: m.iteration, mean: meanMetrics(cases), cases, slices }),
       );
     } finally {
       if (m.weights !== null) model?.dispose();

@@ -37,7 +37,7 @@ function dyingEvaluator(transport: InProcessTransport, id: string) {
   const beat = () => {
     if (!alive) return;
     void transport.publish(s.register, messages.register({ workerId: id, resources: { device: 'cpu', backend } }));
-    void transport.publish(s.heartbeat, messages.heartbeat({ workerId: id, state: 'idle', epoch: -1 }));
+    void transport.publish(s.heartbeat, messages.heartbeat({ runId: 'run-9', workerId: id, state: 'idle', epoch: -1 }));
   };
   const timer = setInterval(beat, 100);
   const sub = transport.subscribe(s.worker(id), (m) => {
@@ -81,6 +81,42 @@ test('an idle evaluator that dies mid-evaluation is replaced and the evaluation 
     assert.deepEqual(summary.evals.map((e) => [e.iteration, e.role]).sort(), [[4, 1], [4, 2]]);
   } finally {
     dying.stop();
+    for (const w of workers) await w.stop();
+    await transport.close();
+  }
+});
+
+test('messages of another run are dropped: a foreign worker error does not fail the epoch, a foreign worker is not placed', async () => {
+  const out = join(tmp.path, 'foreign');
+  const config = loadConfig({
+    configArg: 'phantom',
+    flags: { data: { root: dataRoot }, train: { max_iterations: 3 } },
+    set: ['data.patch=[16,16,16]', 'eval.patch=[16,16,16]', 'eval.stride_xy=8', 'eval.stride_z=8', 'eval.every=3', 'checkpoint.every=3', 'model.filters=2'],
+  });
+  const logger = createLogger({}, { write: () => {} });
+  const transport = new InProcessTransport({ storeDir: join(out, '.store'), logger });
+  const data = await loadTrainingData(openDataset(dataRoot), config, logger);
+  const resources = { device: 'cpu' as const, backend };
+  const s = subjects(transport.prefix);
+  const rejected: string[] = [];
+  const observer = {
+    onRejected: (reason: string) => rejected.push(reason),
+    // On every step of our run, another run's worker reports an error for the same epoch.
+    onStep: () => void transport.publish(s.coordinator, messages.workerError({ runId: 'other-run', workerId: 'p-0', epoch: 1, error: 'poison' })),
+  };
+  // A worker of another run beats before ours: it must not take a place in our pair.
+  const beat = setInterval(() => void transport.publish(s.heartbeat, messages.heartbeat({ runId: 'other-run', workerId: 'a-foreign', state: 'training', epoch: 1 })), 50);
+  const workers = ['p-0', 'p-1'].map((id) => new TrainingWorker({ workerId: id, transport, resources, logger, heartbeatMs: 100 }));
+  const coordinator = new Coordinator({ transport, config, data, workers: 2, out, logger, observer, heartbeatTimeoutMs: 1500, livenessIntervalMs: 100, maxRetries: 0 });
+  try {
+    coordinator.listen();
+    for (const w of workers) await w.start();
+    const summary = await coordinator.run();
+    assert.equal(summary.iteration, 3);
+    assert.equal(summary.recoveries, 0, 'no epoch failed');
+    assert.ok(rejected.length >= 3 && rejected.every((r) => r.includes('another run (other-run)')), JSON.stringify(rejected));
+  } finally {
+    clearInterval(beat);
     for (const w of workers) await w.stop();
     await transport.close();
   }

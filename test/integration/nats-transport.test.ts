@@ -98,7 +98,7 @@ describe('NATS transport', { skip }, () => {
     const [a, b] = [keep(await open(small)), keep(await open(small))];
     assert.equal(a.maxPayload, 64 * 1024);
     const image = bigFloats(5 * 2 ** 20, 1);
-    const message: Message = { v, type: 'cases', epoch: 1, stored: [], cases: [{ id: 'huge', shape: [256, 256, 80], image, label: new Uint8Array(image.length).fill(1) }] };
+    const message: Message = { v, type: 'cases', runId: 'run-9', epoch: 1, stored: [], cases: [{ id: 'huge', shape: [256, 256, 80], image, label: new Uint8Array(image.length).fill(1) }] };
     const { done } = await collect(b, 'itest.big', 1);
     const before = a.bytesPublished;
     await a.publish('itest.big', message);
@@ -116,8 +116,8 @@ describe('NATS transport', { skip }, () => {
     for (let i = 0; i < 120; i++) {
       sent.push(
         i % 10 === 5
-          ? { v, type: 'reduce', epoch: 0, iteration: i, phase: 'grads', step: i, data: bigFloats(50_000, i) }
-          : { v, type: 'heartbeat', workerId: 'w', state: 'training', epoch: i },
+          ? { v, type: 'reduce', runId: 'run-9', epoch: 0, iteration: i, phase: 'grads', step: i, data: bigFloats(50_000, i) }
+          : { v, type: 'heartbeat', runId: 'run-9', workerId: 'w', state: 'training', epoch: i },
       );
     }
     const { done } = await collect(b, 'itest.order', sent.length);
@@ -141,11 +141,11 @@ describe('NATS transport', { skip }, () => {
       const garbage = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % 256);
       raw.publish('itest.bad', garbage);
       raw.publish('itest.bad', packr.pack({ ...sampleMessages().heartbeat, v: 7 }));
-      raw.publish('itest.bad', packr.pack({ v, type: 'heartbeat', workerId: 'w' }));
+      raw.publish('itest.bad', packr.pack({ v, type: 'heartbeat', runId: 'run-9', workerId: 'w' }));
       raw.publish('itest.bad', new Uint8Array(100 * 1024).fill(0x90));
       raw.publish('itest.bad', Uint8Array.from([0xc1, 1, 2, 3]));
       await raw.flush();
-      await a.publish('itest.bad', { v, type: 'reduce', epoch: 0, iteration: 0, phase: 'grads', step: 0, data: new Float32Array(400_000) });
+      await a.publish('itest.bad', { v, type: 'reduce', runId: 'run-9', epoch: 0, iteration: 0, phase: 'grads', step: 0, data: new Float32Array(400_000) });
       await until('six rejections', () => b.rejectedCount === 6);
       await a.publish('itest.bad', sampleMessages().heartbeat);
       assert.deepStrictEqual(await done, [sampleMessages().heartbeat]);
@@ -164,7 +164,7 @@ describe('NATS transport', { skip }, () => {
 
       // The sender refuses what receivers with the same limits would drop.
       const strict = keep(await open(server, { limits: { maxMessageBytes: 1000 } }));
-      const tooBig: Message = { v, type: 'reduce', epoch: 0, iteration: 0, phase: 'grads', step: 0, data: new Float32Array(300) };
+      const tooBig: Message = { v, type: 'reduce', runId: 'run-9', epoch: 0, iteration: 0, phase: 'grads', step: 0, data: new Float32Array(300) };
       await assert.rejects(strict.publish('itest.bad', tooBig), /message 'reduce': encoded size \d+ bytes exceeds the message limit of 1000/);
     } finally {
       await raw.close();
@@ -196,7 +196,7 @@ describe('NATS transport', { skip }, () => {
 
   test('close drains what was just published; publishing afterwards is refused', async () => {
     const [a, b] = [keep(await open(small)), keep(await open(small))];
-    const message: Message = { v, type: 'reduce', epoch: 0, iteration: 1, phase: 'stats', step: 0, data: bigFloats(300_000, 5) };
+    const message: Message = { v, type: 'reduce', runId: 'run-9', epoch: 0, iteration: 1, phase: 'stats', step: 0, data: bigFloats(300_000, 5) };
     const { done } = await collect(b, 'itest.close', 2);
     await a.publish('itest.close', message);
     await a.publish('itest.close', sampleMessages().release);
@@ -218,7 +218,7 @@ describe('NATS transport', { skip }, () => {
       throw new Error('async handler bug');
     });
     await b.flush();
-    for (const epoch of [1, 2]) await a.publish('itest.throw', { v, type: 'heartbeat', workerId: 'w', state: 'idle', epoch });
+    for (const epoch of [1, 2]) await a.publish('itest.throw', { v, type: 'heartbeat', runId: 'run-9', workerId: 'w', state: 'idle', epoch });
     await until('both messages', () => seen.length === 2);
     await until('three failures logged', () => logger.events.filter((e) => e.event === 'transport.handler_failed').length === 3);
     assert.deepEqual(seen, [1, 2]);
@@ -303,7 +303,7 @@ describe('NATS transport', { skip }, () => {
       const received: number[] = [];
       b.subscribe('itest.restart', (m) => received.push((m as { epoch: number }).epoch));
       await b.flush();
-      await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', epoch: -1 });
+      await a.publish('itest.restart', { v, type: 'heartbeat', runId: 'run-9', workerId: 'w', state: 'idle', epoch: -1 });
       await until('the first message', () => received.length === 1);
       const state = new TextEncoder().encode('{"iteration":200}');
       const weights = new Uint8Array(bigFloats(2 ** 20, 4).buffer);
@@ -320,7 +320,7 @@ describe('NATS transport', { skip }, () => {
 
       // Resubscription is asynchronous: publish until one gets through (bounded).
       for (let i = 1; i <= 100 && received.length < 2; i++) {
-        await a.publish('itest.restart', { v, type: 'heartbeat', workerId: 'w', state: 'idle', epoch: -1 });
+        await a.publish('itest.restart', { v, type: 'heartbeat', runId: 'run-9', workerId: 'w', state: 'idle', epoch: -1 });
         await sleep(100);
       }
       assert.ok(received.length >= 2, 'a message after the restart arrived');

@@ -22,7 +22,7 @@ function registryAt(clock: { t: number }, ids: string[]): WorkerRegistry {
 }
 
 function beat(registry: WorkerRegistry, workerId: string, state: 'idle' | 'evaluating' = 'idle'): void {
-  registry.onHeartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', workerId, state, epoch: -1 });
+  registry.onHeartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', runId: 'run-9', workerId, state, epoch: -1 });
 }
 
 test('silent() reports a busy unassigned worker, and only assigned or busy ones', () => {

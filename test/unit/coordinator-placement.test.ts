@@ -35,6 +35,7 @@ test('placement: every shard belongs to exactly one pair', () => {
 
 const done = (workerId: string, role: 1 | 2, total: number, forward: number): StepDoneMessage =>
   messages.stepDone({
+    runId: 'run-9',
     workerId, epoch: 1, iteration: 4, role,
     terms: { total, supervised: 1, ce: 0.5, dice: 0.5, crc: 0, kl: 0, entropy: 0 },
     confidentRatio: { positive: 0.5, negative: 0.25 },
@@ -55,11 +56,11 @@ test('step summary: terms summed per role, ratios averaged over pairs, slowest p
 test('reply keys: the key a reply is delivered under is the key its request waits on', () => {
   const step = done('w-1', 2, 1, 1);
   assert.equal(coordinatorReplyKey(step), replyKeys.step(1, 4, 'w-1'));
-  const ckpt = messages.checkpointDone({ workerId: 'w', epoch: 3, role: 2, iteration: 50, weights: 'a', optimizer: 'b' });
+  const ckpt = messages.checkpointDone({ runId: 'run-9', workerId: 'w', epoch: 3, role: 2, iteration: 50, weights: 'a', optimizer: 'b' });
   assert.equal(coordinatorReplyKey(ckpt), replyKeys.checkpoint(3, 50, 2));
-  const evalDone = messages.evalDone({ workerId: 'w', evalId: '3/50/1', role: 1, iteration: 50, mean: { dice: 1, jaccard: 1, hd95: 0, asd: 0 }, cases: [], slices: [] });
+  const evalDone = messages.evalDone({ runId: 'run-9', workerId: 'w', evalId: '3/50/1', role: 1, iteration: 50, mean: { dice: 1, jaccard: 1, hd95: 0, asd: 0 }, cases: [], slices: [] });
   assert.equal(coordinatorReplyKey(evalDone), replyKeys.evaluation('3/50/1'));
-  assert.equal(coordinatorReplyKey(messages.heartbeat({ workerId: 'w', state: 'idle', epoch: 1 })), null);
+  assert.equal(coordinatorReplyKey(messages.heartbeat({ runId: 'run-9', workerId: 'w', state: 'idle', epoch: 1 })), null);
   assert.equal(step.v, 2);
   assert.equal(step.type, 'step-done');
 });

@@ -43,7 +43,7 @@ test('every message type round-trips with its typed arrays as the same classes',
 test('typed arrays that are views into a larger buffer encode only their own elements', () => {
   const backing = floats(100, 11);
   const data = backing.subarray(37, 41);
-  const message: Message = { v: PROTOCOL_VERSION, type: 'reduce', epoch: 0, iteration: 0, phase: 'stats', step: 0, data };
+  const message: Message = { v: PROTOCOL_VERSION, type: 'reduce', runId: 'run-9', epoch: 0, iteration: 0, phase: 'stats', step: 0, data };
   const decoded = decodeMessage(encodeMessage(message), { maxBytes: MAX });
   assert.ok(decoded.type === 'reduce');
   assert.deepStrictEqual(decoded.data, Float32Array.from(backing.slice(37, 41)));
@@ -51,7 +51,7 @@ test('typed arrays that are views into a larger buffer encode only their own ele
 
 test('bulk payloads cost their raw bytes plus a small overhead', () => {
   const image = floats(250_000, 12);
-  const message: Message = { v: PROTOCOL_VERSION, type: 'cases', epoch: 0, stored: [], cases: [{ id: 'x', shape: [100, 50, 50], image, label: null }] };
+  const message: Message = { v: PROTOCOL_VERSION, type: 'cases', runId: 'run-9', epoch: 0, stored: [], cases: [{ id: 'x', shape: [100, 50, 50], image, label: null }] };
   const size = encodeMessage(message).byteLength;
   assert.ok(size >= image.byteLength && size < image.byteLength + 200, `frame of ${size} bytes for ${image.byteLength} bytes of floats`);
 });
@@ -76,7 +76,7 @@ test('bytes that are not MessagePack or not an object are malformed', () => {
 test('another protocol version is rejected naming that version', () => {
   const r = rejects(raw.pack({ ...sampleMessages().heartbeat, v: 1 }), 'version', /protocol version 1 is not supported \(expected 2\)/);
   assert.equal(r.context.message, 'tracoco.test');
-  rejects(raw.pack({ type: 'heartbeat', workerId: 'w', state: 'idle', epoch: 0 }), 'version', /version undefined/);
+  rejects(raw.pack({ type: 'heartbeat', runId: 'run-9', workerId: 'w', state: 'idle', epoch: 0 }), 'version', /version undefined/);
 });
 
 test('a missing or unknown type is rejected', () => {
@@ -102,6 +102,8 @@ test('fields of the wrong kind are rejected with the path of the offending value
   const s = sampleMessages();
   const cases: [unknown, string, RegExp][] = [
     [{ ...s.heartbeat, epoch: '12' }, 'epoch', /must be number, got a string/],
+    [{ ...s['step-done'], runId: undefined }, 'runId', /missing/],
+    [{ ...s.views, runId: 7 }, 'runId', /must be string/],
     [{ ...s.assign, config: { name: 'x', train: { lr: -1 } } }, 'config', /must be config/],
     [{ ...s.evaluate, config: { seed: 'one' } }, 'config', /must be config\|null/],
     [{ ...s.heartbeat, state: 'sleeping' }, 'state', /one of idle, assigned, training, evaluating/],

@@ -34,38 +34,38 @@ export function sampleMessages(): Record<MessageType, Message> {
   const u16 = Uint16Array.from(floats(2 * 4 * 4 * 2 * 2, 3), (x) => Math.abs(x * 10000) % 65536);
   return {
     register: { v, type: 'register', workerId: 'w-1', resources: { device: 'cpu', backend: 'native' } },
-    heartbeat: { v, type: 'heartbeat', workerId: 'w-1', state: 'training', epoch: 3 },
+    heartbeat: { v, type: 'heartbeat', runId: 'run-9', workerId: 'w-1', state: 'training', epoch: 3 },
     'step-done': {
-      v, type: 'step-done', workerId: 'w-1', epoch: 1, iteration: 12, role: 2,
+      v, type: 'step-done', runId: 'run-9', workerId: 'w-1', epoch: 1, iteration: 12, role: 2,
       terms: { total: 1.5, supervised: 0.7, ce: 0.4, dice: 0.3, crc: 0.2, kl: 0.1, entropy: -0.05 },
       confidentRatio: { positive: 0.25, negative: 0.7 }, phases: { data: 0.01, forward: 0.2, exchange: 0.03, backward: 0.4, allreduce: 0.02, optimizer: 0.01 }, exchangeBytes: 123456,
     },
     'eval-done': {
-      v, type: 'eval-done', workerId: 'w-2', evalId: 'e-1', role: 1, iteration: 100, mean: metrics,
+      v, type: 'eval-done', runId: 'run-9', workerId: 'w-2', evalId: 'e-1', role: 1, iteration: 100, mean: metrics,
       cases: [{ id: 'case_00', ...metrics }, { id: 'case_01', ...metrics, dice: Number.NaN }], slices: [{ id: 'case_00', png: bytes(300, 4) }],
     },
-    'checkpoint-done': { v, type: 'checkpoint-done', workerId: 'w-1', epoch: 1, role: 1, iteration: 100, weights: 'ckpt/100/model1.safetensors', optimizer: 'ckpt/100/model1.opt' },
-    'worker-error': { v, type: 'worker-error', workerId: 'w-3', epoch: 2, error: 'out of memory' },
+    'checkpoint-done': { v, type: 'checkpoint-done', runId: 'run-9', workerId: 'w-1', epoch: 1, role: 1, iteration: 100, weights: 'ckpt/100/model1.safetensors', optimizer: 'ckpt/100/model1.opt' },
+    'worker-error': { v, type: 'worker-error', runId: 'run-9', workerId: 'w-3', epoch: 2, error: 'out of memory' },
     assign: {
       v, type: 'assign', runId: 'run-9', epoch: 2, role: 1, pair: 0, peer: 'w-2', replicas: ['w-1'],
       config: validateConfig(presets.phantom!.base, 'phantom'),
       checkpoint: { iteration: 100, models: { 1: { weights: 'a', optimizer: 'b' }, 2: { weights: 'c', optimizer: 'd' } } },
     },
     cases: {
-      v, type: 'cases', epoch: 2, stored: ['big_case'],
+      v, type: 'cases', runId: 'run-9', epoch: 2, stored: ['big_case'],
       cases: [
         { id: 'c0', shape: [6, 5, 4], image: floats(120, 5), label: bytes(120, 6) },
         { id: 'c1', shape: [2, 2, 2], image: floats(8, 7), label: null },
       ],
     },
-    step: { v, type: 'step', epoch: 2, iteration: 13, lr: 0.01, consistencyWeight: 0.1, shards: [{ shard: 0, labeledIds: ['c0'], unlabeledIds: ['c1'], plan }] },
-    evaluate: { v, type: 'evaluate', evalId: 'e-2', epoch: 2, role: 2, iteration: 200, caseIds: ['c0', 'c1'], weights: 'run/4/model2.safetensors', config: null },
-    checkpoint: { v, type: 'checkpoint', epoch: 2, iteration: 200 },
-    release: { v, type: 'release', epoch: 2, shutdown: true },
+    step: { v, type: 'step', runId: 'run-9', epoch: 2, iteration: 13, lr: 0.01, consistencyWeight: 0.1, shards: [{ shard: 0, labeledIds: ['c0'], unlabeledIds: ['c1'], plan }] },
+    evaluate: { v, type: 'evaluate', runId: 'run-9', evalId: 'e-2', epoch: 2, role: 2, iteration: 200, caseIds: ['c0', 'c1'], weights: 'run/4/model2.safetensors', config: null },
+    checkpoint: { v, type: 'checkpoint', runId: 'run-9', epoch: 2, iteration: 200 },
+    release: { v, type: 'release', runId: 'run-9', epoch: 2, shutdown: true },
     views: {
-      v, type: 'views', epoch: 2, iteration: 13,
+      v, type: 'views', runId: 'run-9', epoch: 2, iteration: 13,
       views: { pseudo: { dtype: 'uint16', shape: [2, 4, 4, 2, 2], data: u16 }, overlap: [{ dtype: 'float32', shape: [2, 2, 1, 2], data: floats(8, 8) }] },
     },
-    reduce: { v, type: 'reduce', epoch: 2, iteration: 13, phase: 'grads', step: 1, data: Float64Array.from(floats(33, 9)) },
+    reduce: { v, type: 'reduce', runId: 'run-9', epoch: 2, iteration: 13, phase: 'grads', step: 1, data: Float64Array.from(floats(33, 9)) },
   };
 }

@@ -101,10 +101,11 @@ const KIND_CHECKS = {
 type FieldTable = Record<string, Kind>;
 const metrics = (p: string): FieldTable => ({ [`${p}dice`]: 'number', [`${p}jaccard`]: 'number', [`${p}hd95`]: 'number', [`${p}asd`]: 'number' });
 const packed = (p: string): FieldTable => ({ [`${p}dtype`]: ['uint16', 'float32'], [`${p}shape`]: 'array', [`${p}data`]: 'Uint16Array|Float32Array' });
-const fromWorker: FieldTable = { workerId: 'string' };
+const fromWorker: FieldTable = { workerId: 'string', runId: 'string' };
+const scoped: FieldTable = { runId: 'string' };
 
 const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
-  register: { ...fromWorker, resources: 'object', 'resources.device': ['gpu', 'cpu'], 'resources.backend': 'string' },
+  register: { workerId: 'string', resources: 'object', 'resources.device': ['gpu', 'cpu'], 'resources.backend': 'string' },
   heartbeat: { ...fromWorker, state: ['idle', 'assigned', 'training', 'evaluating'], epoch: 'number' },
   'step-done': {
     ...fromWorker, epoch: 'number', iteration: 'number', role: 'role', terms: 'object',
@@ -118,28 +119,34 @@ const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
   'checkpoint-done': { ...fromWorker, epoch: 'number', role: 'role', iteration: 'number', weights: 'string', optimizer: 'string' },
   'worker-error': { ...fromWorker, epoch: 'number', error: 'string' },
   assign: {
-    runId: 'string', epoch: 'number', role: 'role', pair: 'number', peer: 'string', replicas: 'array', 'replicas[]': 'string',
+    ...scoped,
+    epoch: 'number', role: 'role', pair: 'number', peer: 'string', replicas: 'array', 'replicas[]': 'string',
     config: 'config', checkpoint: 'object|null', 'checkpoint.iteration': 'number', 'checkpoint.models': 'object',
   },
   cases: {
+    ...scoped,
     epoch: 'number', cases: 'array', 'cases[].id': 'string', 'cases[].shape': 'array',
     'cases[].image': 'Float32Array', 'cases[].label': 'Uint8Array|null', stored: 'array', 'stored[]': 'string',
   },
   step: {
+    ...scoped,
     epoch: 'number', iteration: 'number', lr: 'number', consistencyWeight: 'number', shards: 'array', 'shards[].shard': 'number',
     'shards[].labeledIds': 'array', 'shards[].unlabeledIds': 'array', 'shards[].plan': 'object',
   },
   evaluate: {
+    ...scoped,
     evalId: 'string', epoch: 'number', role: 'role', iteration: 'number', caseIds: 'array', 'caseIds[]': 'string',
     weights: 'string|null', config: 'config|null',
   },
-  checkpoint: { epoch: 'number', iteration: 'number' },
-  release: { epoch: 'number', shutdown: 'boolean' },
+  checkpoint: { ...scoped, epoch: 'number', iteration: 'number' },
+  release: { ...scoped, epoch: 'number', shutdown: 'boolean' },
   views: {
+    ...scoped,
     epoch: 'number', iteration: 'number', views: 'object', 'views.pseudo': 'object', ...packed('views.pseudo.'),
     'views.overlap': 'array|null', 'views.overlap[]': 'object', ...packed('views.overlap[].'),
   },
   reduce: {
+    ...scoped,
     epoch: 'number', iteration: 'number', phase: ['stats', 'grads'], step: 'number',
     data: 'Float32Array|Float64Array',
   },

@@ -10,7 +10,11 @@ import type { SegmentationMetrics } from '../metrics/index.js';
 import type { LossTerms, PhaseSeconds } from '../names.js';
 import type { PeerViews } from './payloads.js';
 
-/** 2: unread fields removed (assign.pairs, views.pair/fromRole, reduce.role/from, cases.purpose, step-done.pair, heartbeat.iteration, resources beyond device/backend). */
+/**
+ * 2: unread fields removed (assign.pairs, views.pair/fromRole, reduce.role/from, cases.purpose,
+ * step-done.pair, heartbeat.iteration, resources beyond device/backend); every message but
+ * `register` carries the run id, and a receiver drops messages of another run.
+ */
 export const PROTOCOL_VERSION = 2;
 
 export type Role = 1 | 2;
@@ -50,20 +54,25 @@ interface Envelope {
   v: number;
 }
 
+/** The run a message belongs to (`RunState.runId`); '' from a worker that holds no assignment. */
+interface RunScoped {
+  runId: string;
+}
+
 // worker -> coordinator
 export interface RegisterMessage extends Envelope {
   type: 'register';
   workerId: string;
   resources: WorkerResources;
 }
-export interface HeartbeatMessage extends Envelope {
+export interface HeartbeatMessage extends Envelope, RunScoped {
   type: 'heartbeat';
   workerId: string;
   state: WorkerState;
   /** Epoch of the worker's current assignment (-1 when unassigned): confirms assignments. */
   epoch: number;
 }
-export interface StepDoneMessage extends Envelope {
+export interface StepDoneMessage extends Envelope, RunScoped {
   type: 'step-done';
   workerId: string;
   epoch: number;
@@ -75,7 +84,7 @@ export interface StepDoneMessage extends Envelope {
   phases: PhaseSeconds;
   exchangeBytes: number;
 }
-export interface EvalDoneMessage extends Envelope {
+export interface EvalDoneMessage extends Envelope, RunScoped {
   type: 'eval-done';
   workerId: string;
   evalId: string;
@@ -86,7 +95,7 @@ export interface EvalDoneMessage extends Envelope {
   /** PNG of the middle slices per case (written to <out>/eval/ by the coordinator). */
   slices: { id: string; png: Uint8Array }[];
 }
-export interface CheckpointDoneMessage extends Envelope {
+export interface CheckpointDoneMessage extends Envelope, RunScoped {
   type: 'checkpoint-done';
   workerId: string;
   epoch: number;
@@ -95,7 +104,7 @@ export interface CheckpointDoneMessage extends Envelope {
   weights: string;
   optimizer: string;
 }
-export interface WorkerErrorMessage extends Envelope {
+export interface WorkerErrorMessage extends Envelope, RunScoped {
   type: 'worker-error';
   workerId: string;
   epoch: number;
@@ -103,9 +112,8 @@ export interface WorkerErrorMessage extends Envelope {
 }
 
 // coordinator -> worker
-export interface AssignMessage extends Envelope {
+export interface AssignMessage extends Envelope, RunScoped {
   type: 'assign';
-  runId: string;
   epoch: number;
   role: Role;
   pair: number;
@@ -116,14 +124,14 @@ export interface AssignMessage extends Envelope {
   /** Start from these weights (null: fresh initialisation from the run seed). */
   checkpoint: CheckpointRef | null;
 }
-export interface CasesMessage extends Envelope {
+export interface CasesMessage extends Envelope, RunScoped {
   type: 'cases';
   epoch: number;
   cases: CasePayload[];
   /** Object-store names of cases too large to send inline. */
   stored: string[];
 }
-export interface StepMessage extends Envelope {
+export interface StepMessage extends Envelope, RunScoped {
   type: 'step';
   epoch: number;
   iteration: number;
@@ -131,7 +139,7 @@ export interface StepMessage extends Envelope {
   consistencyWeight: number;
   shards: ShardPlan[];
 }
-export interface EvaluateMessage extends Envelope {
+export interface EvaluateMessage extends Envelope, RunScoped {
   type: 'evaluate';
   evalId: string;
   epoch: number;
@@ -145,12 +153,12 @@ export interface EvaluateMessage extends Envelope {
   weights: string | null;
   config: TracocoConfig | null;
 }
-export interface CheckpointMessage extends Envelope {
+export interface CheckpointMessage extends Envelope, RunScoped {
   type: 'checkpoint';
   epoch: number;
   iteration: number;
 }
-export interface ReleaseMessage extends Envelope {
+export interface ReleaseMessage extends Envelope, RunScoped {
   type: 'release';
   epoch: number;
   /** true: the run is over and the worker process may exit. */
@@ -158,13 +166,13 @@ export interface ReleaseMessage extends Envelope {
 }
 
 // worker <-> worker
-export interface ViewsMessage extends Envelope {
+export interface ViewsMessage extends Envelope, RunScoped {
   type: 'views';
   epoch: number;
   iteration: number;
   views: PeerViews;
 }
-export interface ReduceMessage extends Envelope {
+export interface ReduceMessage extends Envelope, RunScoped {
   type: 'reduce';
   epoch: number;
   iteration: number;
@@ -214,9 +222,15 @@ export const replyKeys = {
   step: (epoch: number, iteration: number, workerId: string) => `${epoch}/step/${iteration}/${workerId}`,
   checkpoint: (epoch: number, iteration: number, role: Role) => `${epoch}/checkpoint/${iteration}/${role}`,
   evaluation: (evalId: string) => `eval/${evalId}`,
-  views: (epoch: number, iteration: number) => `${epoch}/${iteration}`,
-  chunk: (epoch: number, iteration: number, phase: ReduceMessage['phase'], step: number) => `${epoch}/${iteration}/${phase}/${step}`,
+  // Peer traffic may arrive before this worker's assignment: the run id keeps another run's apart.
+  views: (runId: string, epoch: number, iteration: number) => `${epoch}/${iteration}/${runId}`,
+  chunk: (runId: string, epoch: number, iteration: number, phase: ReduceMessage['phase'], step: number) => `${epoch}/${iteration}/${phase}/${step}/${runId}`,
 };
+
+/** Whether `m` belongs to run `runId` (`register` belongs to none and always passes). */
+export function ofRun(m: Message, runId: string): boolean {
+  return m.type === 'register' || m.runId === runId;
+}
 
 /** The key a reply to the coordinator is delivered under (null: not a reply). */
 export function coordinatorReplyKey(m: CoordinatorInbound): string | null {
