@@ -53,10 +53,12 @@ describe('graceful shutdown', { skip }, () => {
   }
 
   test('an idle worker and a waiting coordinator exit promptly on SIGTERM, with NATS up and gone', async (t) => {
-    nats = await startNatsServer({ jetstream: true });
     const figures: string[] = [];
     for (const natsUp of [true, false]) {
-      if (!natsUp) nats = await startNatsServer({ jetstream: true });
+      // A fresh server per round (the previous one is stopped first: a running child would keep
+      // this test process alive).
+      await nats?.stop();
+      nats = await startNatsServer({ jetstream: true });
       const worker = idleWorker(`sd-${natsUp ? 'up' : 'gone'}`);
       const coordinator = waitingCoordinator(`sd-${natsUp ? 'up' : 'gone'}`);
       await waitUntil(() => worker.events().some((e) => e.event === 'worker.started'), 60_000, 'the worker to start');
