@@ -29,6 +29,15 @@ before(async () => {
 });
 after(() => tmp.cleanup());
 
+/** A tiny phantom run of `iterations` steps, checkpointed and evaluated at its end. */
+function tinyConfig(iterations: number) {
+  return loadConfig({
+    configArg: 'phantom',
+    flags: { data: { root: dataRoot }, train: { max_iterations: iterations } },
+    set: ['data.patch=[16,16,16]', 'eval.patch=[16,16,16]', 'eval.stride_xy=8', 'eval.stride_z=8', `eval.every=${iterations}`, `checkpoint.every=${iterations}`, 'model.filters=2'],
+  });
+}
+
 /** A worker that registers and beats until it is asked to evaluate, then goes silent (dies). */
 function dyingEvaluator(transport: InProcessTransport, id: string) {
   const s = subjects(transport.prefix);
@@ -51,11 +60,7 @@ function dyingEvaluator(transport: InProcessTransport, id: string) {
 
 test('an idle evaluator that dies mid-evaluation is replaced and the evaluation completes', async () => {
   const out = join(tmp.path, 'run');
-  const config = loadConfig({
-    configArg: 'phantom',
-    flags: { data: { root: dataRoot }, train: { max_iterations: 4 } },
-    set: ['data.patch=[16,16,16]', 'eval.patch=[16,16,16]', 'eval.stride_xy=8', 'eval.stride_z=8', 'eval.every=4', 'checkpoint.every=4', 'model.filters=2'],
-  });
+  const config = tinyConfig(4);
   const events: LogFields[] = [];
   const logger = createLogger({}, { write: (line) => events.push(JSON.parse(line) as LogFields) });
   const transport = new InProcessTransport({ storeDir: join(out, '.store'), logger });
@@ -88,11 +93,7 @@ test('an idle evaluator that dies mid-evaluation is replaced and the evaluation 
 
 test('messages of another run are dropped: a foreign worker error does not fail the epoch, a foreign worker is not placed', async () => {
   const out = join(tmp.path, 'foreign');
-  const config = loadConfig({
-    configArg: 'phantom',
-    flags: { data: { root: dataRoot }, train: { max_iterations: 3 } },
-    set: ['data.patch=[16,16,16]', 'eval.patch=[16,16,16]', 'eval.stride_xy=8', 'eval.stride_z=8', 'eval.every=3', 'checkpoint.every=3', 'model.filters=2'],
-  });
+  const config = tinyConfig(3);
   const logger = createLogger({}, { write: () => {} });
   const transport = new InProcessTransport({ storeDir: join(out, '.store'), logger });
   const data = await loadTrainingData(openDataset(dataRoot), config, logger);
