@@ -70,7 +70,8 @@ test('an idle evaluator that dies mid-evaluation is replaced and the evaluation 
   // one evaluation each, x-dies (sorted first) model 1's.
   const workers = ['p-0', 'p-1', 'z-idle'].map((id) => new TrainingWorker({ workerId: id, transport, resources, logger, heartbeatMs: 100 }));
   const dying = dyingEvaluator(transport, 'x-dies');
-  const coordinator = new Coordinator({ transport, config, data, workers: 2, out, logger, heartbeatTimeoutMs: 1500, livenessIntervalMs: 100, maxRetries: 0 });
+  // 3 s: the in-process workers' synchronous steps must never look like silence on a loaded machine.
+  const coordinator = new Coordinator({ transport, config, data, workers: 2, out, logger, heartbeatTimeoutMs: 3000, livenessIntervalMs: 100, maxRetries: 0 });
   try {
     coordinator.listen();
     for (const w of workers) await w.start();
@@ -108,7 +109,7 @@ test('messages of another run are dropped: a foreign worker error does not fail 
   // A worker of another run beats before ours: it must not take a place in our pair.
   const beat = setInterval(() => void transport.publish(s.heartbeat, messages.heartbeat({ runId: 'other-run', workerId: 'a-foreign', state: 'training', epoch: 1 })), 50);
   const workers = ['p-0', 'p-1'].map((id) => new TrainingWorker({ workerId: id, transport, resources, logger, heartbeatMs: 100 }));
-  const coordinator = new Coordinator({ transport, config, data, workers: 2, out, logger, observer, heartbeatTimeoutMs: 1500, livenessIntervalMs: 100, maxRetries: 0 });
+  const coordinator = new Coordinator({ transport, config, data, workers: 2, out, logger, observer, heartbeatTimeoutMs: 3000, livenessIntervalMs: 100, maxRetries: 0 });
   try {
     coordinator.listen();
     for (const w of workers) await w.start();
