@@ -66,9 +66,13 @@ export function flip<T extends VoxelArray>(volume: T, shape: Shape3, axis: 0 | 1
   return cropOriented(volume, shape, { rot90: 0, flipAxis: axis }, [0, 0, 0], shape, 0, alloc(volume, shape));
 }
 
-/** Pads with zeros, centred, up to the patch on every axis where the volume is smaller. */
+/**
+ * Pads with zeros, centred, up to the patch on every axis where the volume is smaller; a volume
+ * that already covers the patch is returned as it is (not copied).
+ */
 export function padToPatch<T extends VoxelArray>(volume: T, shape: Shape3, patch: Shape3): { data: T; shape: Shape3 } {
   const out = paddedShape(shape, patch);
+  if (out.every((s, a) => s === shape[a])) return { data: volume, shape };
   return { data: cropOriented(volume, shape, IDENTITY_ORIENTATION, [0, 0, 0], out, 0, alloc(volume, out)), shape: out };
 }
 

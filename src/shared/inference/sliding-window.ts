@@ -116,6 +116,7 @@ export async function slidingWindowPredict(predict: WindowPredictor, image: Floa
   }
   divideByCoverage(sums!, padded, options.patch, starts, classes);
   // Classes are the fastest axis, so [X, Y, Z, C] crops as a volume [X, Y, Z * C].
+  if (padded.every((s, a) => s === shape[a])) return { shape, classes, values: sums!, average };
   const pad = padBefore(shape, options.patch);
   const values = cropPatch(sums!, [padded[0], padded[1], padded[2] * classes], [pad[0], pad[1], pad[2] * classes], [shape[0], shape[1], shape[2] * classes]);
   return { shape, classes, values, average };
