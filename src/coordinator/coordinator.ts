@@ -135,10 +135,15 @@ export class Coordinator {
     return this.semi ? [1, 2] : [1];
   }
 
+  /** Workers per pair: one per model trained. */
+  private get perPair(): 1 | 2 {
+    return this.semi ? 2 : 1;
+  }
+
   private async initState(): Promise<void> {
     const config = this.o.config;
-    const pairs = this.semi ? Math.floor(this.o.workers / 2) : this.o.workers;
-    if (pairs < 1) throw new TracocoError(`needs at least ${this.semi ? 2 : 1} workers, got ${this.o.workers}`, { flag: '--workers' });
+    const pairs = Math.floor(this.o.workers / this.perPair);
+    if (pairs < 1) throw new TracocoError(`needs at least ${this.perPair} workers, got ${this.o.workers}`, { flag: '--workers' });
     const { state, resumed } = await openRunState(this.o.transport.kv, config, pairs);
     this.state = state;
     if (resumed) this.log.info('run.resume', { runId: state.runId, iteration: state.iteration, epoch: state.epoch });
@@ -150,9 +155,8 @@ export class Coordinator {
   }
 
   private async train(): Promise<void> {
-    const perRole = this.semi ? 2 : 1;
     this.log.info('run.waiting_for_workers', { needed: this.o.workers });
-    await this.registry.waitForAlive(Math.max(perRole, this.o.workers), this.heartbeatTimeout);
+    await this.registry.waitForAlive(Math.max(this.perPair, this.o.workers), this.heartbeatTimeout);
     this.liveness = setInterval(() => this.checkLiveness(), this.o.livenessIntervalMs ?? 500);
     await this.place();
     let retries = 0;
@@ -180,7 +184,7 @@ export class Coordinator {
   /** (Re)assigns roles for a new epoch and starts everyone from the last checkpoint. */
   private async place(): Promise<void> {
     const alive = this.registry.alive(this.heartbeatTimeout);
-    const plan = placeWorkers(alive.map((w) => w.id), this.state.shards, this.semi ? 2 : 1);
+    const plan = placeWorkers(alive.map((w) => w.id), this.state.shards, this.perPair);
     if (!plan) throw new EpochFailure(`not enough live workers (${alive.length})`);
     ({ pairs: this.pairs, placements: this.placements } = plan);
     this.state.epoch += 1;
@@ -308,8 +312,7 @@ export class Coordinator {
     // Messages may have been lost with the failure: send every worker its cases again.
     for (const w of this.registry.workers.values()) w.sent.clear();
     for (;;) {
-      const need = this.semi ? 2 : 1;
-      await this.registry.waitForAlive(need, this.heartbeatTimeout);
+      await this.registry.waitForAlive(this.perPair, this.heartbeatTimeout);
       try {
         await this.place();
         return;
