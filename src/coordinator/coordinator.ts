@@ -8,22 +8,8 @@
  */
 import { errorMessage, TracocoError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import {
-  coordinatorReplyKey,
-  messages,
-  ofRun,
-  replyKeys,
-  subjects,
-  type CheckpointDoneMessage,
-  type CheckpointRef,
-  type CoordinatorInbound,
-  type EvalDoneMessage,
-  type Role,
-  type Message,
-  type StepDoneMessage,
-  type Subscription,
-  type Transport,
-} from '../shared/protocol/index.js';
+import { coordinatorReplyKey, messages, ofRun, replyKeys, subjects } from '../shared/protocol/index.js';
+import type { CheckpointDoneMessage, CoordinatorInbound, HeartbeatMessage, Message, Role, StepDoneMessage, Subscription } from '../shared/protocol/index.js';
 import { periodicEvalDue } from '../shared/evaluation/settings.js';
 import { Mailbox } from '../shared/mailbox.js';
 import { CaseDelivery } from './case-delivery.js';
@@ -31,15 +17,12 @@ import { Evaluations } from './evaluations.js';
 import { RunOutputs } from './outputs.js';
 import { StepPlanner } from './planner.js';
 import { checkpointRef, openRunState, saveRunState, type RunState } from './run-state.js';
-import { WorkerRegistry, type WorkerRecord } from './worker-registry.js';
-import { peerOf, placeWorkers, replicasOf, shardsOfPair, type Placement } from './placement.js';
+import { WorkerRegistry } from './worker-registry.js';
+import { EpochFailure, EpochPlacement } from './epoch-placement.js';
 import { summarizeStep } from './step-summary.js';
 import type { CoordinatorOptions, RunSummary } from './options.js';
 
 export type { CoordinatorOptions, RunSummary };
-
-/** A recoverable failure of the current epoch (lost worker, worker error, timeout). */
-class EpochFailure extends Error {}
 
 export class Coordinator {
   private readonly s: ReturnType<typeof subjects>;
@@ -49,12 +32,15 @@ export class Coordinator {
   private readonly subs: Subscription[] = [];
   private state!: RunState;
   private planner!: StepPlanner;
-  private placements: Placement[] = [];
-  private pairs = 0;
+  private readonly placed: EpochPlacement;
   private iteration = 0;
   private liveness: NodeJS.Timeout | null = null;
   private recoveries = 0;
-  private readonly foreignSeen = new Set<string>();
+  /** The models trained: both, or model 1 alone for the supervised baseline. */
+  private readonly roles: Role[];
+  private readonly maxIterations: number;
+  /** A worker silent this long is lost. */
+  private readonly heartbeatTimeout: number;
   private readonly outputs: RunOutputs | null;
   private readonly evaluations: Evaluations;
   private readonly caseDelivery: CaseDelivery;
@@ -78,10 +64,12 @@ export class Coordinator {
       send: (id, m) => this.send(id, m),
       sendEvalCases: (w) => this.caseDelivery.sendTo(w, this.state.runId, o.data.evalIds, this.state.epoch),
     });
-  }
-
-  private get heartbeatTimeout(): number {
-    return this.o.heartbeatTimeoutMs ?? 10_000;
+    this.maxIterations = o.config.train.max_iterations;
+    this.heartbeatTimeout = o.heartbeatTimeoutMs ?? 10_000;
+    const semi = o.config.train.semi_supervised;
+    this.roles = semi ? [1, 2] : [1];
+    const { caseDelivery, registry } = this;
+    this.placed = new EpochPlacement({ config: o.config, registry, caseDelivery, labeled: o.data.labeled, evalIds: o.data.evalIds, send: (id, m) => this.send(id, m) }, semi ? 2 : 1);
   }
 
   /** Subscribes to worker traffic; `run` calls it, callers that start workers first call it earlier. */
@@ -90,13 +78,7 @@ export class Coordinator {
     const t = this.o.transport;
     this.subs.push(
       t.subscribe(this.s.register, (m) => m.type === 'register' && this.registry.onRegister(m)),
-      t.subscribe(this.s.heartbeat, (m) => {
-        if (m.type !== 'heartbeat') return;
-        // A worker busy with another run is not ours to place (nor lost when it stays away).
-        if (m.runId !== '' && this.state && m.runId !== this.state.runId) return this.foreign(m.workerId, m.runId);
-        this.registry.onHeartbeat(m);
-        this.o.observer?.onHeartbeat?.(m.workerId);
-      }),
+      t.subscribe(this.s.heartbeat, (m) => m.type === 'heartbeat' && this.onHeartbeat(m)),
       t.subscribe(this.s.coordinator, (m) => this.onReply(m)),
     );
     const onReconnect = t.onReconnect?.(() => {
@@ -122,28 +104,10 @@ export class Coordinator {
     }
   }
 
-  private get maxIterations(): number {
-    return this.o.config.train.max_iterations;
-  }
-
-  private get semi(): boolean {
-    return this.o.config.train.semi_supervised;
-  }
-
-  /** The models trained: both, or model 1 alone for the supervised baseline. */
-  private get roles(): Role[] {
-    return this.semi ? [1, 2] : [1];
-  }
-
-  /** Workers per pair: one per model trained. */
-  private get perPair(): 1 | 2 {
-    return this.semi ? 2 : 1;
-  }
-
   private async initState(): Promise<void> {
     const config = this.o.config;
-    const pairs = Math.floor(this.o.workers / this.perPair);
-    if (pairs < 1) throw new TracocoError(`needs at least ${this.perPair} workers, got ${this.o.workers}`, { flag: '--workers' });
+    const pairs = Math.floor(this.o.workers / this.placed.perPair);
+    if (pairs < 1) throw new TracocoError(`needs at least ${this.placed.perPair} workers, got ${this.o.workers}`, { flag: '--workers' });
     const { state, resumed } = await openRunState(this.o.transport.kv, config, pairs);
     this.state = state;
     if (resumed) this.log.info('run.resume', { runId: state.runId, iteration: state.iteration, epoch: state.epoch });
@@ -156,7 +120,7 @@ export class Coordinator {
 
   private async train(): Promise<void> {
     this.log.info('run.waiting_for_workers', { needed: this.o.workers });
-    await this.registry.waitForAlive(Math.max(this.perPair, this.o.workers), this.heartbeatTimeout);
+    await this.registry.waitForAlive(Math.max(this.placed.perPair, this.o.workers), this.heartbeatTimeout);
     this.liveness = setInterval(() => this.checkLiveness(), this.o.livenessIntervalMs ?? 500);
     await this.place();
     let retries = 0;
@@ -167,7 +131,7 @@ export class Coordinator {
         const k = this.iteration;
         const evalDue = this.evalDue(k);
         if (evalDue || k % this.o.config.checkpoint.every === 0 || k === this.maxIterations) await this.checkpoint(k);
-        if (evalDue) await this.evaluate(k);
+        if (evalDue) await this.evaluate();
       } catch (err) {
         if (!(err instanceof EpochFailure)) throw err;
         if (++retries > (this.o.maxRetries ?? 5)) throw new TracocoError(`giving up after ${retries - 1} retries: ${err.message}`);
@@ -184,65 +148,15 @@ export class Coordinator {
   /** (Re)assigns roles for a new epoch and starts everyone from the last checkpoint. */
   private async place(): Promise<void> {
     const alive = this.registry.alive(this.heartbeatTimeout);
-    const plan = placeWorkers(alive.map((w) => w.id), this.state.shards, this.perPair);
-    if (!plan) throw new EpochFailure(`not enough live workers (${alive.length})`);
-    ({ pairs: this.pairs, placements: this.placements } = plan);
+    if (!this.placed.place(alive, this.state.shards)) throw new EpochFailure(`not enough live workers (${alive.length})`);
     this.state.epoch += 1;
     this.iteration = this.state.iteration;
     await saveRunState(this.o.transport.kv, this.state);
-    for (const w of this.registry.workers.values()) w.assigned = null;
-    for (const x of this.placements) this.worker(x).assigned = { role: x.role, pair: x.pair, rank: x.rank };
-    const epoch = this.state.epoch;
-    this.log.info('run.placed', { epoch, pairs: this.pairs, iteration: this.iteration, workers: this.placements.map((x) => `${x.workerId}:m${x.role}p${x.pair}`) });
-    for (const x of this.placements) await this.assign(x, epoch);
+    this.log.info('run.placed', { epoch: this.state.epoch, pairs: this.placed.pairs, iteration: this.iteration, workers: this.placed.placements.map((x) => `${x.workerId}:m${x.role}p${x.pair}`) });
+    await this.placed.assignAll(this.state, this.planner);
     this.replies.resume();
-    if (this.o.confirmAssignments) await this.confirmPlacement(epoch);
+    if (this.o.confirmAssignments) await this.placed.confirm(this.state, this.planner, this.heartbeatTimeout, () => this.replies.failure);
     this.o.observer?.onWorkers?.(this.registry.countsByState(this.heartbeatTimeout));
-  }
-
-  private worker(x: Placement): WorkerRecord {
-    return this.registry.workers.get(x.workerId)!;
-  }
-
-  private async assign(x: Placement, epoch: number): Promise<void> {
-    const { runId, checkpoint } = this.state;
-    const peer = peerOf(this.placements, x)?.workerId ?? '';
-    await this.send(x.workerId, messages.assign({ runId, epoch, role: x.role, pair: x.pair, peer, replicas: replicasOf(this.placements, x.role), config: this.o.config, checkpoint }));
-    await this.sendCases(x, epoch);
-  }
-
-  /**
-   * Over a network, an assignment sent while a worker's connection was down is lost: wait until
-   * every placed worker's heartbeat reports the new epoch, re-sending to the ones that do not.
-   */
-  private async confirmPlacement(epoch: number): Promise<void> {
-    const deadline = Date.now() + this.heartbeatTimeout;
-    let lastSend = Date.now();
-    for (;;) {
-      const pending = this.placements.filter((x) => this.worker(x).epoch !== epoch);
-      if (pending.length === 0) return;
-      if (this.replies.failure) throw this.replies.failure;
-      if (Date.now() > deadline) throw new EpochFailure(`assignment not confirmed by ${pending.map((x) => x.workerId).join(', ')}`);
-      if (Date.now() - lastSend > 2000) {
-        lastSend = Date.now();
-        for (const x of pending) {
-          this.worker(x).sent.clear();
-          await this.assign(x, epoch);
-        }
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  private shardsOf(pair: number): number[] {
-    return shardsOfPair(pair, this.pairs, this.state.shards);
-  }
-
-  /** Training cases of the pair's shards; evaluation cases to the rank-0 replicas, which evaluate. */
-  private async sendCases(x: Placement, epoch: number): Promise<void> {
-    const train = [...this.o.data.labeled, ...this.shardsOf(x.pair).flatMap((s) => this.planner.shardCases(s))];
-    await this.caseDelivery.sendTo(this.worker(x), this.state.runId, train, epoch);
-    if (x.rank === 0) await this.caseDelivery.sendTo(this.worker(x), this.state.runId, this.o.data.evalIds, epoch);
   }
 
   private async step(): Promise<void> {
@@ -253,12 +167,12 @@ export class Coordinator {
     const lr = this.planner.learningRate(k);
     const consistencyWeight = this.planner.consistencyWeight(k);
     const plans = Array.from({ length: this.state.shards }, (_, s) => this.planner.shardPlan(s, t));
-    for (const x of this.placements) {
-      await this.send(x.workerId, messages.step({ runId: this.state.runId, epoch, iteration: t, lr, consistencyWeight, shards: this.shardsOf(x.pair).map((s) => plans[s]!) }));
+    for (const x of this.placed.placements) {
+      await this.send(x.workerId, messages.step({ runId: this.state.runId, epoch, iteration: t, lr, consistencyWeight, shards: this.placed.shardsOf(x.pair, this.state.shards).map((s) => plans[s]!) }));
     }
-    const done = (await Promise.all(this.placements.map((x) => this.reply(replyKeys.step(epoch, t, x.workerId))))) as StepDoneMessage[];
+    const done = (await Promise.all(this.placed.placements.map((x) => this.reply(replyKeys.step(epoch, t, x.workerId))))) as StepDoneMessage[];
     this.iteration = k;
-    const summary = summarizeStep(done, this.pairs);
+    const summary = summarizeStep(done, this.placed.pairs);
     for (const [role, tr] of Object.entries(summary.terms)) {
       if (!Number.isFinite(tr.total)) this.log.error('train.loss_not_finite', { iteration: k, role: Number(role), terms: tr });
     }
@@ -267,41 +181,22 @@ export class Coordinator {
 
   private async checkpoint(k: number): Promise<void> {
     const epoch = this.state.epoch;
-    const roles = this.roles;
-    for (const x of this.placements) await this.send(x.workerId, messages.checkpoint({ runId: this.state.runId, epoch, iteration: k }));
-    const stored = (await Promise.all(roles.map((r) => this.reply(replyKeys.checkpoint(epoch, k, r))))) as CheckpointDoneMessage[];
+    for (const x of this.placed.placements) await this.send(x.workerId, messages.checkpoint({ runId: this.state.runId, epoch, iteration: k }));
+    const stored = (await Promise.all(this.roles.map((r) => this.reply(replyKeys.checkpoint(epoch, k, r))))) as CheckpointDoneMessage[];
     const previous = this.state.checkpoint;
     this.state.checkpoint = checkpointRef(k, stored);
     this.state.iteration = k;
     await saveRunState(this.o.transport.kv, this.state);
-    if (this.outputs) await this.outputs.writeLatest(this.o.transport.objects, this.state, roles);
-    if (previous && previous.iteration !== k) await this.deleteCheckpoint(previous);
+    if (this.outputs) await this.outputs.writeLatest(this.o.transport.objects, this.state, this.roles);
+    if (previous && previous.iteration !== k) await this.evaluations.releaseCheckpoint(previous);
     this.o.observer?.onCheckpoint?.({ iteration: k });
   }
 
-  private async deleteCheckpoint(ref: CheckpointRef): Promise<void> {
-    const names = new Set(Object.values(ref.models).flatMap((m) => [m.weights, m.optimizer]));
-    for (const name of names) if (!this.evaluations.pinned(name)) await this.o.transport.objects.delete(name);
-  }
-
-  /** Evaluates the checkpoint at k: on idle workers when there are any, else between steps. */
-  private async evaluate(k: number): Promise<void> {
-    const epoch = this.state.epoch;
-    const roles = this.roles;
+  /** Evaluates the checkpoint just written: on idle workers when there are any, else between steps. */
+  private async evaluate(): Promise<void> {
     const ref = this.state.checkpoint!;
-    if (await this.evaluations.dispatchToIdle(ref, roles, this.idleWorkers())) return;
-    const evaluators = roles.map((r) => this.placements.find((x) => x.role === r && x.rank === 0)!);
-    const evalIds = evaluators.map((x) => `${epoch}/${k}/${x.role}`);
-    for (const [i, x] of evaluators.entries()) {
-      await this.send(x.workerId, messages.evaluate({ runId: this.state.runId, evalId: evalIds[i]!, epoch, role: x.role, iteration: k, caseIds: this.o.data.evalIds, weights: null, config: null }));
-    }
-    const results = (await Promise.all(evalIds.map((id) => this.reply(replyKeys.evaluation(id))))) as EvalDoneMessage[];
-    for (const r of results) await this.evaluations.record(r, ref.models[r.role].weights);
-  }
-
-  /** Live workers holding no model replica: capacity for evaluations. */
-  private idleWorkers(): WorkerRecord[] {
-    return this.registry.alive(this.heartbeatTimeout).filter((w) => !this.placements.some((x) => x.workerId === w.id));
+    if (await this.evaluations.dispatchToIdle(ref, this.roles, this.placed.idle(this.registry.alive(this.heartbeatTimeout)))) return;
+    await this.evaluations.onReplicas(ref, this.state.epoch, this.roles.map((r) => this.placed.evaluator(r)), (key) => this.reply(key));
   }
 
   private async recover(reason: string): Promise<void> {
@@ -311,8 +206,11 @@ export class Coordinator {
     this.replies.clear(() => true, 'epoch abandoned');
     // Messages may have been lost with the failure: send every worker its cases again.
     for (const w of this.registry.workers.values()) w.sent.clear();
+    // Prefer the configured pairs: a restarting worker gets one heartbeat timeout to come back
+    // before the run goes on with fewer.
+    await this.registry.waitForAlive(this.o.workers, this.heartbeatTimeout, AbortSignal.timeout(this.heartbeatTimeout)).catch(() => {});
     for (;;) {
-      await this.registry.waitForAlive(this.perPair, this.heartbeatTimeout);
+      await this.registry.waitForAlive(this.placed.perPair, this.heartbeatTimeout);
       try {
         await this.place();
         return;
@@ -339,12 +237,20 @@ export class Coordinator {
     await this.o.transport.publish(this.s.worker(workerId), message);
   }
 
-  /** Logged once per worker and run: heartbeats of a worker that serves another run. */
-  private foreign(workerId: string, runId: string): void {
-    const key = `${workerId}/${runId}`;
-    if (this.foreignSeen.has(key)) return;
-    this.foreignSeen.add(key);
-    this.log.warn('worker.other_run', { worker: workerId, its_run: runId });
+  private onHeartbeat(m: HeartbeatMessage): void {
+    // A worker busy with another run is not ours to place (nor lost when it stays away).
+    if (m.runId !== '' && this.state && m.runId !== this.state.runId) {
+      if (this.registry.firstTime(`other-run/${m.workerId}/${m.runId}`)) this.log.warn('worker.other_run', { worker: m.workerId, its_run: m.runId });
+      return;
+    }
+    this.registry.onHeartbeat(m);
+    this.o.observer?.onHeartbeat?.(m.workerId);
+    // Left out of the current placement, a worker still holds an older epoch's replica and may
+    // wait on a peer that is gone: release it, so it is idle capacity (e.g. for evaluations) again.
+    const { epoch, runId } = this.state ?? { epoch: -1, runId: '' };
+    if (m.epoch >= 0 && m.epoch < epoch && !this.placed.holds(m.workerId) && this.registry.firstTime(`release/${m.workerId}/${epoch}`)) {
+      this.send(m.workerId, messages.release({ runId, epoch, shutdown: false })).catch((err) => this.log.warn('worker.release_failed', { worker: m.workerId, error: errorMessage(err) }));
+    }
   }
 
   private onReply(m: Message): void {
@@ -374,11 +280,9 @@ export class Coordinator {
       this.log.warn('worker.lost', { worker: w.id, silent_ms: Date.now() - w.lastSeen });
       this.registry.markDead(w.id);
     }
-    if (this.evaluations.outstanding > 0) {
-      const live = new Set(this.registry.alive(this.heartbeatTimeout).map((w) => w.id));
-      void this.evaluations.redispatch((id) => live.has(id), this.idleWorkers()).catch(() => {});
-    }
-    const assignedLost = lost.filter((w) => this.placements.some((x) => x.workerId === w.id));
+    const live = new Set(this.registry.alive(this.heartbeatTimeout).map((w) => w.id));
+    if (this.evaluations.outstanding > 0) void this.evaluations.redispatch((id) => live.has(id), this.placed.idle(this.registry.alive(this.heartbeatTimeout))).catch(() => {});
+    const assignedLost = lost.filter((w) => this.placed.holds(w.id));
     if (assignedLost.length > 0) this.fail(`lost worker(s) ${assignedLost.map((w) => w.id).join(', ')}`);
   }
 

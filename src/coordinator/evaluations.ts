@@ -8,6 +8,7 @@
 import type { Logger } from '../shared/log.js';
 import {
   messages,
+  replyKeys,
   type CheckpointRef,
   type EvalDoneMessage,
   type Message,
@@ -17,6 +18,7 @@ import {
 import type { TracocoConfig } from '../shared/config/index.js';
 import type { TrainingObserver } from './observer.js';
 import type { RunOutputs } from './outputs.js';
+import type { Placement } from './placement.js';
 import type { RunState } from './run-state.js';
 import type { WorkerRecord } from './worker-registry.js';
 
@@ -54,6 +56,27 @@ export class Evaluations {
 
   get outstanding(): number {
     return this.pending.size;
+  }
+
+  /** Deletes the objects of a superseded checkpoint that no evaluation still reads. */
+  async releaseCheckpoint(ref: CheckpointRef): Promise<void> {
+    const names = new Set(Object.values(ref.models).flatMap((m) => [m.weights, m.optimizer]));
+    for (const name of names) if (!this.pinned(name)) await this.d.objects.delete(name);
+  }
+
+  /**
+   * Evaluates checkpoint `ref` on the placed replicas between steps (they hold its weights);
+   * `reply` waits for a reply of the current epoch.
+   */
+  async onReplicas(ref: CheckpointRef, epoch: number, evaluators: Placement[], reply: (key: string) => Promise<Message>): Promise<void> {
+    const k = ref.iteration;
+    const runId = this.d.state().runId;
+    const evalIds = evaluators.map((x) => `${epoch}/${k}/${x.role}`);
+    for (const [i, x] of evaluators.entries()) {
+      await this.d.send(x.workerId, messages.evaluate({ runId, evalId: evalIds[i]!, epoch, role: x.role, iteration: k, caseIds: this.d.evalIds, weights: null, config: null }));
+    }
+    const results = (await Promise.all(evalIds.map((id) => reply(replyKeys.evaluation(id))))) as EvalDoneMessage[];
+    for (const r of results) await this.record(r, ref.models[r.role].weights);
   }
 
   /** Sends the evaluations of checkpoint `ref` to idle workers; false when there are none. */

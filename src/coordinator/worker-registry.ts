@@ -21,6 +21,7 @@ export class WorkerRegistry {
   private readonly waiters: (() => void)[] = [];
   /** Workers declared dead stay out until they are heard from again. */
   private readonly dead = new Set<string>();
+  private readonly seen = new Set<string>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -50,6 +51,13 @@ export class WorkerRegistry {
     }
     w.lastSeen = this.now();
     return w;
+  }
+
+  /** True the first time `key` is asked about: for things done once per worker (a log line, a release). */
+  firstTime(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
   }
 
   /** Live workers, GPU first, then by id (a stable placement order). */

@@ -143,7 +143,10 @@ export class TrainingWorker {
     // A new assignment supersedes whatever earlier epochs had queued or were waiting for
     // (messages of the new epoch may already be buffered: keep those).
     if (command.type === 'assign' || command.type === 'release') {
+      // Checkpoint evaluations (weights from the store) belong to no epoch: they stay queued.
+      const evaluations = this.queue.filter((c) => c.type === 'evaluate' && c.weights !== null);
       this.queue.length = 0;
+      this.queue.push(...evaluations);
       const older = (key: string) => Number(key.split('/')[0]) < command.epoch;
       this.views.clear(older, 'superseded');
       this.chunks.clear(older, 'superseded');

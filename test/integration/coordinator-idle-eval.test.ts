@@ -123,3 +123,65 @@ test('messages of another run are dropped: a foreign worker error does not fail 
     await transport.close();
   }
 });
+
+/** A worker that takes its placement, then dies at its first step (never replies, stops beating). */
+function dyingTrainer(transport: InProcessTransport, id: string) {
+  const s = subjects(transport.prefix);
+  let alive = true;
+  let epoch = -1;
+  let runId = '';
+  const beat = () => {
+    if (!alive) return;
+    void transport.publish(s.register, messages.register({ workerId: id, resources: { device: 'cpu', backend } }));
+    void transport.publish(s.heartbeat, messages.heartbeat({ runId, workerId: id, state: epoch >= 0 ? 'assigned' : 'idle', epoch }));
+  };
+  const timer = setInterval(beat, 100);
+  const sub = transport.subscribe(s.worker(id), (m) => {
+    if (m.type === 'assign') [epoch, runId] = [m.epoch, m.runId];
+    if (m.type === 'step') alive = false;
+  });
+  beat();
+  return { stop: () => (clearInterval(timer), sub.unsubscribe()) };
+}
+
+test('a worker left out of the placement while waiting on a dead peer is released, and evaluates', async () => {
+  const out = join(tmp.path, 'released');
+  const iterations = 3;
+  const config = loadConfig({
+    configArg: 'phantom',
+    flags: { data: { root: dataRoot }, train: { max_iterations: iterations } },
+    set: ['data.patch=[16,16,16]', 'eval.patch=[16,16,16]', 'eval.stride_xy=8', 'eval.stride_z=8', `eval.every=${iterations}`, `checkpoint.every=${iterations}`, 'model.filters=2', 'train.shards=2', 'train.batch_size=2'],
+  });
+  const events: LogFields[] = [];
+  const logger = createLogger({}, { write: (line) => events.push(JSON.parse(line) as LogFields) });
+  const transport = new InProcessTransport({ storeDir: join(out, '.store'), logger });
+  const data = await loadTrainingData(openDataset(dataRoot), config, logger);
+  const resources = { device: 'cpu' as const, backend };
+  // Placed in id order: pair 0 = a-0, a-1; pair 1 = b-0 and b-1, which dies at its first step and
+  // leaves b-0 waiting for its views. The recovery has 3 live workers: one pair, b-0 left out.
+  const workers = ['a-0', 'a-1', 'b-0'].map((id) => new TrainingWorker({ workerId: id, transport, resources, logger, heartbeatMs: 100 }));
+  const dying = dyingTrainer(transport, 'b-1');
+  const toB0: string[] = [];
+  const watch = transport.subscribe(subjects(transport.prefix).worker('b-0'), (m) => toB0.push(m.type));
+  // Without the release, b-0's evaluation would queue behind a step waiting 10 min for views, and
+  // be abandoned after the step timeout: no evaluations in the summary.
+  const coordinator = new Coordinator({ transport, config, data, workers: 4, out, logger, heartbeatTimeoutMs: 3000, livenessIntervalMs: 100, stepTimeoutMs: 60_000 });
+  try {
+    coordinator.listen();
+    for (const w of workers) await w.start();
+    const summary = await coordinator.run();
+    assert.equal(summary.iteration, iterations);
+    assert.equal(summary.recoveries, 1);
+    const placed = events.filter((e) => e.event === 'run.placed').map((e) => e.pairs);
+    assert.deepEqual(placed, [2, 1], 'two pairs, then one after b-1 died');
+    assert.ok(toB0.includes('release'), `b-0 was released: ${toB0.join(', ')}`);
+    const dispatched = events.filter((e) => e.event === 'eval.dispatched').map((e) => e.worker);
+    assert.deepEqual(dispatched, ['b-0', 'b-0'], 'the released worker is the idle evaluator');
+    assert.deepEqual(summary.evals.map((e) => [e.iteration, e.role]).sort(), [[iterations, 1], [iterations, 2]]);
+  } finally {
+    watch.unsubscribe();
+    dying.stop();
+    for (const w of workers) await w.stop();
+    await transport.close();
+  }
+});
