@@ -6,11 +6,6 @@
  * milliseconds, and their share of the step time at the compute speed measured here.
  * Starts its own `nats-server -js` on a free loopback port unless `--nats URL` is given.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { positiveInt, shapeXYZ } from '../src/cli/options.js';
 import type { Shape3 } from '../src/shared/volume.js';
@@ -49,7 +44,8 @@ export const spec: BenchSpec<ExchangeBenchOptions> = {
     const { VNet } = await import('../src/shared/model/vnet.js');
     const { ringAllReduce } = await import('../src/worker/ring-allreduce.js');
     const { Mailbox } = await import('../src/shared/mailbox.js');
-    const server = o.nats ? null : await startServer();
+    const { startNatsServer } = await import('../src/cli/cluster/nats-server.js');
+    const server = o.nats ? null : await startNatsServer({ jetstream: true });
     const url = o.nats ?? server!.url;
     try {
       const [X, Y, Z] = o.patch;
@@ -194,37 +190,6 @@ async function stepComputeMs(patch: Shape3, batch: number, filters: number, runs
   y.dispose();
   model.dispose();
   return { backend: backend.name, stepMs: batch * (2 * median(f) + 2 * median(fb)) };
-}
-
-async function startServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'tracoco-bench-nats-'));
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('nats-server did not start within 10 s')), 10_000);
-    child.once('error', (err) => reject(new Error(`cannot start nats-server (${err.message}); pass --nats URL`)));
-    child.stderr!.on('data', (d: Buffer) => {
-      if (d.toString().includes('Server is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 runIfMain(import.meta.url, spec);

@@ -2,6 +2,7 @@ import type { BenchSpec } from './lib/spec.js';
 import { spec as conv3dBench } from './conv3d.js';
 import { spec as evalBench } from './eval.js';
 import { spec as exchangeBench } from './exchange.js';
+import { spec as loadBench } from './load.js';
 import { spec as metricsBench } from './metrics.js';
 import { spec as stepBench } from './step.js';
 import { spec as vnetBench } from './vnet.js';
@@ -10,4 +11,4 @@ import { spec as vnetBench } from './vnet.js';
  * Every benchmark available as `tracoco bench <name>`. Each module exports a `spec` whose `run`
  * imports its heavy dependencies lazily, so listing them costs nothing.
  */
-export const benchSpecs: BenchSpec<any>[] = [conv3dBench, vnetBench, stepBench, evalBench, exchangeBench, metricsBench];
+export const benchSpecs: BenchSpec<any>[] = [conv3dBench, vnetBench, stepBench, evalBench, exchangeBench, loadBench, metricsBench];

@@ -39,6 +39,8 @@ export function progressObserver(logger: Logger, options: ProgressOptions = {}):
     onStep: (r) => {
       const m1 = r.terms[1]?.total;
       const m2 = r.terms[2]?.total;
+      // A replay after a rollback: log from its first step again.
+      if (r.iteration <= last) last = r.iteration - every;
       if (bar) {
         bar.update(r.iteration, { m1: m1?.toFixed(3) ?? '-', m2: m2?.toFixed(3) ?? '-', speed: r.seconds.toFixed(2) });
       } else if (r.iteration - last >= every || r.iteration === r.maxIterations) {
@@ -53,6 +55,9 @@ export function progressObserver(logger: Logger, options: ProgressOptions = {}):
           terms_model1: r.terms[1] ? roundAll(r.terms[1]) : undefined,
           terms_model2: r.terms[2] ? roundAll(r.terms[2]) : undefined,
           seconds: round(r.seconds),
+          // The slowest replica's seconds per phase, and the bytes the replicas exchanged.
+          phases: roundAll(r.phases),
+          exchange_bytes: r.exchangeBytes,
         });
       }
     },

@@ -3,8 +3,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (tests run from dist/test/..., sources from test/...). */
@@ -54,14 +52,4 @@ export function tempDir(prefix = 'tracoco-test-'): { path: string; cleanup: () =
 /** Path of the built CLI entry point. */
 export const cliPath = join(repoRoot, 'bin', 'tracoco.js');
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (!address || typeof address === 'string') throw new Error('could not pick a free port');
-  return address.port;
-}
+export { freePort } from '../../src/cli/cluster/free-port.js';

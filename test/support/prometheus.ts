@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { freePort, tempDir } from './env.js';
-import { terminate } from './process.js';
+import { terminate } from '../../src/cli/cluster/terminate.js';
 
 export interface PrometheusOptions {
   /** Scrape jobs as job name -> `host:port` targets (ignored when `config` is given). */

@@ -1,3 +1,4 @@
+/** Stopping a child process politely, then firmly. */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 

@@ -11,6 +11,7 @@ import { registerImportTorch } from './import-torch.js';
 import { registerBench } from './bench.js';
 import { registerDemo } from './demo.js';
 import { registerExperiment } from './experiment.js';
+import { registerChaos } from './chaos.js';
 
 /** Every subcommand registers itself on the program; order here is the order in `--help`. */
 export type RegisterCommand = (program: Command) => void;
@@ -22,6 +23,7 @@ export const commandModules: RegisterCommand[] = [
   registerExperiment,
   registerCoordinator,
   registerWorker,
+  registerChaos,
   registerEval,
   registerPredict,
   registerMetrics,
