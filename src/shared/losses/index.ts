@@ -20,3 +20,4 @@ export {
   type RampupType,
 } from './schedules.js';
 export { supervisedLoss, type SupervisedLoss } from './supervised.js';
+export { checkClassIndices, multiClassDiceLoss, multiClassSupervisedLoss, pseudoLabelDiceLoss } from './multiclass.js';
