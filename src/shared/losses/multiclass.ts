@@ -91,7 +91,7 @@ function checkClassesLast(values: tf.Tensor, labels: tf.Tensor, field: string): 
   const classes = values.shape[values.rank - 1]!;
   if (classes < 2) throw new TracocoError(`needs at least 2 classes, got ${classes}`, { field });
   if (labels.rank !== values.rank - 1 || labels.shape.some((d, k) => d !== values.shape[k])) {
-    throw new TracocoError(`shape [${labels.shape}] does not match the ${field}' [${values.shape}]`, { field: 'labels' });
+    throw new TracocoError(`shape [${labels.shape}] does not match ${field} [${values.shape}] without its class axis`, { field: 'labels' });
   }
   return classes;
 }
