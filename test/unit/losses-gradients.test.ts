@@ -9,6 +9,7 @@ import { crcLoss } from '../../src/shared/losses/crc.js';
 import { pseudoLabelCrossEntropy } from '../../src/shared/losses/pseudo-ce.js';
 import { translationLoss, translationTarget } from '../../src/shared/losses/translation.js';
 import { negativeEntropy } from '../../src/shared/losses/entropy.js';
+import { multiClassSupervisedLoss, pseudoLabelDiceLoss } from '../../src/shared/losses/multiclass.js';
 import { Random } from '../../src/shared/random.js';
 
 before(async () => {
@@ -69,15 +70,17 @@ test('pseudo-label CE gradient matches finite differences', () => {
 });
 
 for (const mode of ['class', 'reference'] as const) {
-  test(`translation loss (${mode}) gradient w.r.t. a matches finite differences`, () => {
-    const r = new Random(mode === 'class' ? 60 : 61);
-    // Reference-mode logits inside (1e-6, 1) by more than the step, away from the clamp's kinks.
-    const [lo, hi] = mode === 'class' ? [-2, 2] : [0.1, 0.9];
-    const a = randomTensor(r, [3, 2, 1, 2], lo, hi) as tf.Tensor4D;
-    const target = tf.tidy(() => translationTarget(randomTensor(r, [3, 2, 1, 2], lo, hi) as tf.Tensor4D, mode));
-    assertGradientMatches(`translation ${mode}`, (x) => translationLoss([x as tf.Tensor4D], [target], { mode }).loss, a);
-    tf.dispose([a, target]);
-  });
+  for (const classes of [2, 4]) {
+    test(`translation loss (${mode}, ${classes} classes) gradient w.r.t. a matches finite differences`, () => {
+      const r = new Random((mode === 'class' ? 60 : 61) + 10 * classes);
+      // Reference-mode logits inside (1e-6, 1) by more than the step, away from the clamp's kinks.
+      const [lo, hi] = mode === 'class' ? [-2, 2] : [0.1, 0.9];
+      const a = randomTensor(r, [3, 2, 1, classes], lo, hi) as tf.Tensor4D;
+      const target = tf.tidy(() => translationTarget(randomTensor(r, [3, 2, 1, classes], lo, hi) as tf.Tensor4D, mode));
+      assertGradientMatches(`translation ${mode}`, (x) => translationLoss([x as tf.Tensor4D], [target], { mode }).loss, a);
+      tf.dispose([a, target]);
+    });
+  }
 }
 
 test('intra pairing: gradient through the target logits matches finite differences', () => {
@@ -93,4 +96,28 @@ test('negative entropy gradient matches finite differences', () => {
   const view = randomTensor(r, [2, 2, 1, 3], 0.1, 0.9) as tf.Tensor4D;
   assertGradientMatches('neg entropy', (x) => negativeEntropy([x as tf.Tensor4D], 'reference'), view);
   view.dispose();
+});
+
+test('CRC reference form gradient (2D, 4 classes) matches finite differences', () => {
+  const r = new Random(90);
+  const shape = [2, 2, 2, 4];
+  const logits = randomTensor(r, shape, -2, 2);
+  const prob = tf.tidy(() => tf.softmax(randomTensor(r, shape, -3, 3)));
+  const options = { threshold: 0.5, negThreshold: 0.2, form: 'reference' as const };
+  const check = crcLoss(logits, prob, options);
+  assert.ok(check.positiveRatio > 0 && check.negativeRatio > 0);
+  tf.dispose([check.loss, check.positive, check.negative]);
+  assertGradientMatches('crc reference', (x) => crcLoss(x, prob, options).loss, logits);
+  tf.dispose([logits, prob]);
+});
+
+test('multi-class supervised loss and pseudo-label Dice gradients (4 classes) match finite differences', () => {
+  const r = new Random(91);
+  const shape = [2, 2, 2, 1, 4];
+  const logits = randomTensor(r, shape, -2, 2);
+  const labels = tf.tensor4d(Int32Array.from({ length: 8 }, (_, i) => (i * 3) % 4), [2, 2, 2, 1], 'int32');
+  const prob = tf.tidy(() => tf.softmax(randomTensor(r, shape, -3, 3)));
+  assertGradientMatches('multi-class supervised', (x) => multiClassSupervisedLoss(x, labels).loss, logits);
+  assertGradientMatches('pseudo-label Dice', (x) => pseudoLabelDiceLoss(x, prob), logits);
+  tf.dispose([logits, labels, prob]);
 });

@@ -89,9 +89,13 @@ function makeSamples(seed: number, shapes: Shape4[], mode: TranslationMode) {
   return { a: shapes.map((s) => randomView(r, s, lo, hi)), b: shapes.map((s) => randomView(r, s, lo, hi)) };
 }
 
-for (const mode of ['class', 'reference'] as const) {
-  test(`${mode} KL and negative entropy match a float64 reference`, () => {
-    const { a, b } = makeSamples(mode === 'class' ? 1 : 2, [[3, 2, 2, 2], [2, 3, 1, 3]], mode);
+const CLASS_COUNTS: [string, Shape4[]][] = [
+  ['2 and 3 classes', [[3, 2, 2, 2], [2, 3, 1, 3]]],
+  ['4 and 5 classes (multi-class: nothing assumes C = 2)', [[2, 2, 3, 4], [3, 1, 2, 5]]],
+];
+for (const mode of ['class', 'reference'] as const) for (const [label, shapes] of CLASS_COUNTS) {
+  test(`${mode} KL and negative entropy match a float64 reference: ${label}`, () => {
+    const { a, b } = makeSamples((mode === 'class' ? 1 : 2) + 10 * shapes[0]![3], shapes, mode);
     const at = a.map(toTensor);
     const bt = b.map(toTensor);
     const targets = bt.map((x) => translationTarget(x, mode));
@@ -106,7 +110,9 @@ for (const mode of ['class', 'reference'] as const) {
     assert.ok(Math.abs(value(r.loss) - (0.7 * kl + 0.2 * regulariser)) < 1e-5);
     tf.dispose([...at, ...bt, ...targets, r.loss, r.klSum, r.negEntropy, r.regulariser]);
   });
+}
 
+for (const mode of ['class', 'reference'] as const) {
   test(`${mode}: a sample with an empty overlap contributes nothing`, () => {
     const { a, b } = makeSamples(5, [[2, 2, 2, 2]], mode);
     const at = a.map(toTensor);

@@ -81,8 +81,19 @@ export const trainSchema = z
     kl: z.enum(['class', 'reference']).default('reference'),
     /** 3D CutMix of model 2's unlabelled input and pseudo-labels. */
     cutmix: z.boolean().default(true),
-    /** false: plain CE on argmax pseudo-labels instead of CRC (ablation). */
-    crc: z.boolean().default(true),
+    /**
+     * CRC's negative term (GUIDE §5b): `least-likely` (the LA code: NLL of 1 − q against the least
+     * likely class × min p) or `reference` (the published ACDC code: mean over (voxel, class) of
+     * log(1 − q_c) × w_c × min p, w_c = −2 for the pseudo-label's class, −1 for the others).
+     * The two differ for every C, 2 included: there `reference` is min p × (−2 log(1 − q_y) −
+     * log(1 − q_other)) / 2, `least-likely` min p × −log(1 − q_other), what 2-class runs have
+     * always computed. `true` (the former boolean) means `least-likely`; false: plain CE on
+     * argmax pseudo-labels instead of CRC (ablation).
+     */
+    crc: z
+      .union([z.boolean(), z.enum(['least-likely', 'reference'])], { error: "expected 'least-likely', 'reference', true or false" })
+      .default('least-likely')
+      .transform((v) => (v === true ? ('least-likely' as const) : v)),
     /** false: drop the translation term (ablation). */
     translation_loss: z.boolean().default(true),
     /** false: supervised-only baseline on the labelled half (no pseudo-labels, no translation term). */

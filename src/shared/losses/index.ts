@@ -1,5 +1,5 @@
 /** Losses and schedules of TraCoCo training (GUIDE §5). */
-export { crcLoss, CRC_DEFAULTS, type CrcLoss, type CrcOptions } from './crc.js';
+export { crcLoss, CRC_DEFAULTS, CRC_FORMS, type CrcForm, type CrcLoss, type CrcOptions } from './crc.js';
 export { pseudoLabelCrossEntropy } from './pseudo-ce.js';
 export {
   translationLoss,
@@ -20,3 +20,4 @@ export {
   type RampupType,
 } from './schedules.js';
 export { supervisedLoss, type SupervisedLoss } from './supervised.js';
+export { checkClassIndices, multiClassDiceLoss, multiClassSupervisedLoss, pseudoLabelDiceLoss } from './multiclass.js';

@@ -29,10 +29,10 @@ export function supervisedLoss(logits: tf.Tensor5D, labels: tf.Tensor4D): Superv
   });
 }
 
-/** Mean voxel cross-entropy of `logits` [N, x, y, z, C] against int32 class `indices` [N, x, y, z]. */
-export function crossEntropy(logits: tf.Tensor5D, indices: tf.Tensor4D): tf.Scalar {
+/** Mean voxel cross-entropy of `logits` [N, …, C] against int32 class `indices` [N, …] (any rank). */
+export function crossEntropy(logits: tf.Tensor, indices: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
-    const target = tf.oneHot(indices, logits.shape[4], 1, 0, 'float32');
+    const target = tf.oneHot(indices, logits.shape[logits.rank - 1]!, 1, 0, 'float32');
     return tf.mean(tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), target), -1))) as tf.Scalar;
   });
 }

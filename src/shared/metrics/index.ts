@@ -17,6 +17,19 @@ export {
   overlapCounts,
   type OverlapCounts,
 } from './overlap.js';
-export { labelComponents, type Components } from './connected-components.js';
+export {
+  labelComponents,
+  labelComponents2d,
+  type Components,
+  type Connectivity2,
+  type Connectivity3,
+} from './connected-components.js';
+export {
+  checkLabelValues,
+  largestComponentPerClass,
+  largestComponentPseudoLabels,
+  type ClassComponentOptions,
+} from './class-components.js';
 export { DEFAULT_MIN_COMPONENT_VOXELS, largestComponent, removeSmallComponents } from './post-process.js';
 export { caseMetrics, meanMetrics, METRIC_NAMES, type SegmentationMetrics } from './case-metrics.js';
+export { perClassMetrics, type ClassMetrics, type PerClassMetrics } from './class-metrics.js';

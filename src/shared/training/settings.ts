@@ -1,18 +1,23 @@
 /** Maps the validated run config onto the option objects of the data, step and model modules. */
 import type { TracocoConfig } from '../config/index.js';
+import { TracocoError } from '../errors.js';
 import type { AugmentOptions } from '../data/index.js';
 import type { VNetConfig } from '../model/index.js';
 import type { StepSettings } from './step.js';
 
 export function stepSettingsFrom(config: TracocoConfig): StepSettings {
   const t = config.train;
+  // The step computes the `least-likely` form only; refuse `reference` rather than ignore it.
+  if (t.crc === 'reference') {
+    throw new TracocoError(`'reference' is not supported by the training step yet (use least-likely)`, { field: 'train.crc' });
+  }
   return {
     classes: config.data.classes,
     semiSupervised: t.semi_supervised,
     pairing: t.pairing,
     kl: t.kl,
     cutmix: t.cutmix,
-    crc: t.crc,
+    crc: t.crc !== false,
     translationLoss: t.translation_loss,
     threshold: t.threshold,
     negThreshold: t.neg_threshold,
