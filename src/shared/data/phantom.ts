@@ -67,7 +67,10 @@ export const PHANTOM_INTENSITY = { tissue: 300, organ: 700 } as const;
 export interface PhantomCase {
   /** [X, Y, Z] row-major float32 intensities. */
   image: Float32Array;
-  /** [X, Y, Z] row-major: 1 = organ (with appendage), 0 = everything else. */
+  /**
+   * [X, Y, Z] row-major class per voxel. Organ kind: 1 = organ (with appendage), 0 = everything
+   * else; the cardiac and tumour kinds document their classes in their own files.
+   */
   label: Uint8Array;
   shape: Shape3;
   spacing: Vec3;
