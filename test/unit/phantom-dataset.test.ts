@@ -109,9 +109,10 @@ test('the cardiac and tumour kinds write their own classes as labels and their g
       assert.deepEqual(json.labels, labels);
       assert.match(json.description, new RegExp(`${kind} phantom, seed 3`));
       const dataset = openDataset(result.root);
+      assert.equal(dataset.classes, classes, 'the class count is read back from the labels');
       for (const [index, id] of [...result.training, ...result.test].entries()) {
         const expected = generate({ seed: 3, index, shape: SHAPE });
-        const c = await dataset.load(id, { classes });
+        const c = await dataset.load(id);
         assert.deepEqual(c.image, expected.image);
         assert.deepEqual(c.label, expected.label);
       }
