@@ -37,8 +37,8 @@ export function registerSynth(program: Command): void {
       'organ',
     )
     .option('--test-cases <n>', 'cases held out as the labelled test split (default: 25% of --cases, at least 1)', nonNegativeInt)
-    .option('--contrast <f>', 'organ vs touching structures, as a fraction of the organ/tissue contrast (lower is harder; default 0.25)', positiveNumber)
-    .option('--noise <f>', 'noise sigma as a fraction of the organ/tissue contrast (default 0.12)', positiveNumber)
+    .option('--contrast <f>', 'labelled structures vs the unlabelled ones touching them, as a fraction of the main contrast (organ, blood or tumour vs tissue; lower is harder; default 0.25)', positiveNumber)
+    .option('--noise <f>', 'noise sigma as a fraction of the main contrast (default 0.12)', positiveNumber)
     .option('--variability <f>', 'case-to-case appearance variability in [0, 1] (default 0.6)', unitInterval)
     .option('--json', 'print {out, training, test, shape, seed, kind, classes} as one JSON object on stdout')
     .action(async (flags: SynthFlags) => {
