@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset, writeHdf5Case, writeMsdDatasetJson, writeNifti } from '../../src/shared/io/index.js';
 import { TracocoError } from '../../src/shared/errors.js';
@@ -154,5 +154,29 @@ test('MSD load validates: NaN image, label out of range, label shape mismatch na
     nan.cleanup();
     range.cleanup();
     mismatch.cleanup();
+  }
+});
+
+test('MSD labels declare the classes: load checks against them unless told otherwise', async () => {
+  const dir = tempDir();
+  const loose = tempDir();
+  try {
+    await msdDataset(dir.path, { label: labels(2) });
+    const ds = openDataset(dir.path);
+    assert.equal(ds.classes, 2, 'labels {0, 1}: 2 classes');
+    await assert.rejects(ds.load('m_000'), isTracocoErrorNaming(join(dir.path, 'labelsTr', 'm_000.nii.gz'), /is 2, outside 0\.\.1 \(2 classes\)/));
+    assert.equal((await ds.load('m_000', { classes: 3 })).label![2], 2, 'an explicit class count wins');
+
+    // labels that are not 0..n-1 declare no class count
+    await msdDataset(loose.path, { label: labels(2) });
+    const json = JSON.parse(readFileSync(join(loose.path, 'dataset.json'), 'utf8'));
+    json.labels = { '0': 'background', '2': 'tumour' };
+    writeFileSync(join(loose.path, 'dataset.json'), JSON.stringify(json));
+    const other = openDataset(loose.path);
+    assert.equal(other.classes, null);
+    assert.equal((await other.load('m_000')).label![2], 2);
+  } finally {
+    dir.cleanup();
+    loose.cleanup();
   }
 });

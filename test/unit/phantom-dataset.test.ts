@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePhantomCase } from '../../src/shared/data/phantom.js';
+import { generateCardiacCase } from '../../src/shared/data/phantom-cardiac.js';
+import { generateTumourCase } from '../../src/shared/data/phantom-tumour.js';
 import { defaultTestCases, writePhantomDataset } from '../../src/shared/data/phantom-dataset.js';
 import { openDataset, readNifti } from '../../src/shared/io/index.js';
 import { TracocoError } from '../../src/shared/errors.js';
@@ -32,6 +34,8 @@ test('writes an MSD dataset whose volumes are the generated cases', async () => 
     });
     assert.deepEqual(result.training, ['phantom_000', 'phantom_001', 'phantom_002']);
     assert.deepEqual(result.test, ['phantom_003']);
+    assert.equal(result.kind, 'organ');
+    assert.equal(result.classes, 2);
     assert.equal(result.root, join(dir.path, 'phantom'));
     assert.deepEqual(progress, [[1, 4], [2, 4], [3, 4], [4, 4]]);
 
@@ -89,6 +93,41 @@ test('the same options write byte-identical files; another seed does not', async
   }
 });
 
+test('the cardiac and tumour kinds write their own classes as labels and their generators\' cases', async () => {
+  const dir = tempDir();
+  try {
+    const kinds = [
+      { kind: 'cardiac', generate: generateCardiacCase, classes: 4, labels: { '0': 'background', '1': 'right ventricle', '2': 'myocardium', '3': 'left ventricle' } },
+      { kind: 'tumour', generate: generateTumourCase, classes: 2, labels: { '0': 'background', '1': 'tumour' } },
+    ] as const;
+    for (const { kind, generate, classes, labels } of kinds) {
+      const result = await writePhantomDataset({ out: join(dir.path, kind), cases: 2, shape: SHAPE, seed: 3, kind });
+      assert.equal(result.kind, kind);
+      assert.equal(result.classes, classes);
+      const json = JSON.parse(readFileSync(join(result.root, 'dataset.json'), 'utf8'));
+      assert.equal(json.name, `phantom-${kind}`);
+      assert.deepEqual(json.labels, labels);
+      assert.match(json.description, new RegExp(`${kind} phantom, seed 3`));
+      const dataset = openDataset(result.root);
+      assert.equal(dataset.classes, classes, 'the class count is read back from the labels');
+      for (const [index, id] of [...result.training, ...result.test].entries()) {
+        const expected = generate({ seed: 3, index, shape: SHAPE });
+        const c = await dataset.load(id);
+        assert.deepEqual(c.image, expected.image);
+        assert.deepEqual(c.label, expected.label);
+      }
+    }
+    // the same seed and kind: byte-identical files
+    await writePhantomDataset({ out: join(dir.path, 'again'), cases: 2, shape: SHAPE, seed: 3, kind: 'cardiac' });
+    const a = readTree(join(dir.path, 'cardiac'));
+    const b = readTree(join(dir.path, 'again'));
+    assert.equal(a.size, 5);
+    for (const [path, bytes] of a) assert.ok(bytes.equals(b.get(path)!), `${path} differs between identical runs`);
+  } finally {
+    dir.cleanup();
+  }
+});
+
 test('bad options and an unusable output path throw TracocoErrors naming them', async () => {
   const dir = tempDir();
   try {
@@ -102,6 +141,7 @@ test('bad options and an unusable output path throw TracocoErrors naming them', 
     assert.equal((await fieldOf({ ...base, cases: 4, testCases: 4 })).field, 'testCases');
     assert.equal((await fieldOf({ ...base, cases: 4, seed: -1 })).field, 'seed');
     assert.equal((await fieldOf({ ...base, cases: 4, shape: [8, 8, 8] })).field, 'shape');
+    assert.equal((await fieldOf({ ...base, cases: 4, kind: 'brain' as 'organ' })).field, 'kind');
 
     const file = join(dir.path, 'not-a-dir');
     writeFileSync(file, 'x');

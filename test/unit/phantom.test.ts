@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { generatePhantomCase, PHANTOM_INTENSITY, type PhantomCase } from '../../src/shared/data/phantom.js';
 import { labelComponents } from '../../src/shared/metrics/index.js';
 import { TracocoError } from '../../src/shared/errors.js';
@@ -85,6 +86,13 @@ test('a case is deterministic per (seed, index) and differs across seeds and ind
   assert.ok(!bytes(a.label).equals(bytes(otherSeed.label)));
   assert.ok(!bytes(a.image).equals(bytes(otherSeed.image)));
   assert.ok(!bytes(a.label).equals(bytes(otherIndex.label)));
+});
+
+test('organ cases are the ones written before the cardiac and tumour kinds existed (pinned hash)', () => {
+  // `synth --kind organ` (the default) must keep writing the same datasets for the same seed.
+  const c = generatePhantomCase({ seed: 5, index: 1, shape: [24, 20, 16] });
+  const hash = createHash('sha256').update(bytes(c.image)).update(bytes(c.label)).digest('hex');
+  assert.equal(hash, '4d5f5e065c5096e5d77e480ba060c8e3f8fc7041849f16de9bc8e4aecb267c27');
 });
 
 test('volumes have the requested shape, 1 mm spacing and a plausible non-negative float range', () => {

@@ -22,6 +22,8 @@ test('tracoco synth --json writes a readable MSD dataset and reports it', async 
       test: ['phantom_003'],
       shape: [24, 20, 16],
       seed: 5,
+      kind: 'organ',
+      classes: 2,
     });
     // stderr is not a TTY here: one structured log line per case
     const events = r.stderr.trim().split('\n').map((line) => JSON.parse(line));
@@ -64,6 +66,34 @@ test('tracoco synth is byte-identical across two runs with the same seed', () =>
   }
 });
 
+test('tracoco synth --kind cardiac|tumour: classes in --json and dataset.json, every class in the labels, byte-identical per seed', async () => {
+  const dir = tempDir();
+  try {
+    for (const [kind, classes] of [['cardiac', 4], ['tumour', 2]] as const) {
+      const run = (name: string) => runCli(['synth', '--out', join(dir.path, name), '--kind', kind, '--cases', '2', '--size', '32x32x24', '--seed', '3', '--json']);
+      const a = run(`${kind}-a`);
+      const b = run(`${kind}-b`);
+      assert.equal(a.status, 0, a.stderr);
+      assert.equal(b.status, 0, b.stderr);
+      const result = JSON.parse(a.stdout);
+      assert.equal(result.kind, kind);
+      assert.equal(result.classes, classes);
+      const json = JSON.parse(readFileSync(join(dir.path, `${kind}-a`, 'dataset.json'), 'utf8'));
+      assert.deepEqual(Object.keys(json.labels), Array.from({ length: classes }, (_, i) => String(i)));
+      for (const entry of [...json.training, ...json.test]) {
+        const label = await readNifti(join(dir.path, `${kind}-a`, entry.label));
+        const present = new Set(label.data);
+        assert.deepEqual([...present].sort(), Array.from({ length: classes }, (_, i) => i), `${kind} ${entry.label}`);
+      }
+      const treeA = readTree(join(dir.path, `${kind}-a`));
+      const treeB = readTree(join(dir.path, `${kind}-b`));
+      for (const [path, bytes] of treeA) assert.ok(bytes.equals(treeB.get(path)!), `${kind} ${path} differs`);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
 test('tracoco synth --test-cases overrides the split', () => {
   const dir = tempDir();
   try {
@@ -89,6 +119,7 @@ test('tracoco synth rejects bad flags, naming the flag, and documents them in --
       [['--cases', '1'], /--cases/],
       [['--seed', '-3'], /--seed/],
       [['--cases', '4', '--test-cases', '4'], /--test-cases/],
+      [['--kind', 'brain'], /--kind/],
     ];
     for (const [flags, names] of cases) {
       const r = runCli(['synth', '--out', out, ...flags]);
@@ -102,7 +133,7 @@ test('tracoco synth rejects bad flags, naming the flag, and documents them in --
 
     const help = runCli(['synth', '--help']);
     assert.equal(help.status, 0);
-    for (const flag of ['--out', '--cases', '--size', '--seed', '--test-cases', '--json']) assert.match(help.stdout, new RegExp(flag));
+    for (const flag of ['--out', '--cases', '--size', '--seed', '--test-cases', '--kind', '--json']) assert.match(help.stdout, new RegExp(flag));
   } finally {
     dir.cleanup();
   }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { PHANTOM_MIN_SIZE } from '../../shared/data/phantom.js';
+import { PHANTOM_KINDS, type PhantomKind } from '../../shared/data/phantom-kinds.js';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { formatShape, type Shape3 } from '../../shared/volume.js';
-import { nonNegativeInt, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
+import { nonNegativeInt, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
 
 const DEFAULT_SIZE: Shape3 = [64, 64, 48];
 
@@ -12,6 +13,7 @@ interface SynthFlags {
   cases: number;
   size?: Shape3;
   seed: number;
+  kind: PhantomKind;
   testCases?: number;
   contrast?: number;
   noise?: number;
@@ -19,20 +21,26 @@ interface SynthFlags {
   json?: boolean;
 }
 
-/** `tracoco synth` (GUIDE §3): writes a phantom dataset in the MSD layout. */
+/** `tracoco synth` (GUIDE §3): writes a phantom dataset of one kind (organ, cardiac, tumour) in the MSD layout. */
 export function registerSynth(program: Command): void {
   program
     .command('synth')
-    .description('write a phantom dataset (Medical Segmentation Decathlon layout: dataset.json, imagesTr, labelsTr, imagesTs, labelsTs)')
+    .description('write a phantom dataset (Medical Segmentation Decathlon layout: dataset.json with the classes as labels, imagesTr, labelsTr, imagesTs, labelsTs)')
     .requiredOption('--out <dir>', 'output directory (created when missing)')
     .option('--cases <n>', 'number of cases, training + test', positiveInt, 20)
     .option('--size <XxYxZ>', `volume size in voxels, each at least ${PHANTOM_MIN_SIZE} (default: ${formatShape(DEFAULT_SIZE)})`, shapeXYZ)
     .option('--seed <s>', 'random seed: the same seed writes byte-identical files', nonNegativeInt, 0)
+    .option(
+      '--kind <kind>',
+      `${PHANTOM_KINDS.join(' | ')}: organ = 2 classes (an organ against touching structures); cardiac = 4 classes in the ACDC convention (1 right ventricle, 2 myocardium, 3 left ventricle); tumour = 2 classes (tumour blobs of very different sizes)`,
+      oneOf(PHANTOM_KINDS),
+      'organ',
+    )
     .option('--test-cases <n>', 'cases held out as the labelled test split (default: 25% of --cases, at least 1)', nonNegativeInt)
-    .option('--contrast <f>', 'organ vs touching structures, as a fraction of the organ/tissue contrast (lower is harder; default 0.25)', positiveNumber)
-    .option('--noise <f>', 'noise sigma as a fraction of the organ/tissue contrast (default 0.12)', positiveNumber)
+    .option('--contrast <f>', 'labelled structures vs the unlabelled ones touching them, as a fraction of the main contrast (organ, blood or tumour vs tissue; lower is harder; default 0.25)', positiveNumber)
+    .option('--noise <f>', 'noise sigma as a fraction of the main contrast (default 0.12)', positiveNumber)
     .option('--variability <f>', 'case-to-case appearance variability in [0, 1] (default 0.6)', unitInterval)
-    .option('--json', 'print {out, training, test, shape, seed} as one JSON object on stdout')
+    .option('--json', 'print {out, training, test, shape, seed, kind, classes} as one JSON object on stdout')
     .action(async (flags: SynthFlags) => {
       const shape = flags.size ?? DEFAULT_SIZE;
       checkFlags(flags, shape);
@@ -46,15 +54,16 @@ export function registerSynth(program: Command): void {
           testCases: flags.testCases,
           shape,
           seed: flags.seed,
+          kind: flags.kind,
           appearance: { contrast: flags.contrast, noise: flags.noise, variability: flags.variability },
           onProgress: progress.update,
         });
       } finally {
         progress.stop();
       }
-      const { root, training, test } = result;
-      printResult(flags.json === true, { out: root, training, test, shape, seed: flags.seed }, () =>
-        `wrote ${training.length} training and ${test.length} test cases (${formatShape(shape)}, seed ${flags.seed}) to ${root}`,
+      const { root, training, test, kind, classes } = result;
+      printResult(flags.json === true, { out: root, training, test, shape, seed: flags.seed, kind, classes }, () =>
+        `wrote ${training.length} training and ${test.length} test cases (${kind}, ${classes} classes, ${formatShape(shape)}, seed ${flags.seed}) to ${root}`,
       );
     });
 }

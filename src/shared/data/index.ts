@@ -6,5 +6,8 @@ export * from './cutmix.js';
 export * from './geometry.js';
 export * from './intensity.js';
 export * from './phantom.js';
+export * from './phantom-cardiac.js';
+export * from './phantom-kinds.js';
+export * from './phantom-tumour.js';
 export * from './translation-pair.js';
 export * from './resample.js';

@@ -5,8 +5,9 @@
  *   OUT/imagesTr/phantom_000.nii.gz  OUT/labelsTr/phantom_000.nii.gz   (training split)
  *   OUT/imagesTs/phantom_015.nii.gz  OUT/labelsTs/phantom_015.nii.gz   (test split, labelled)
  *
- * Case `phantom_<i>` is `generatePhantomCase({seed, index: i})`, so a case's content depends only on
- * the seed and its number, not on the split. Nothing time-dependent is written: the same options
+ * Case `phantom_<i>` is the kind's `generate({seed, index: i})` (phantom-kinds.ts), so a case's content
+ * depends only on the kind, the seed and its number, not on the split; dataset.json's `labels` lists
+ * the kind's classes. Nothing time-dependent is written: the same options
  * give byte-identical files. Files of an earlier, larger dataset in OUT are left in place.
  */
 import { mkdir } from 'node:fs/promises';
@@ -14,7 +15,8 @@ import { join, resolve } from 'node:path';
 import { TracocoError, fileError } from '../errors.js';
 import { writeMsdDatasetJson, writeNifti } from '../io/index.js';
 import { spacingAffine, type Shape3 } from '../volume.js';
-import { checkPhantomShape, generatePhantomCase, type PhantomOptions } from './phantom.js';
+import { checkPhantomShape, type PhantomOptions } from './phantom.js';
+import { phantomClasses, phantomKindSpec, type PhantomKind } from './phantom-kinds.js';
 
 export interface PhantomDatasetOptions {
   /** Output directory, created when missing. */
@@ -25,6 +27,8 @@ export interface PhantomDatasetOptions {
   testCases?: number;
   shape: Shape3;
   seed: number;
+  /** Which phantom (default `organ`). */
+  kind?: PhantomKind;
   /** Appearance knobs applied to every case (defaults: PHANTOM_DEFAULTS). */
   appearance?: Pick<PhantomOptions, 'contrast' | 'noise' | 'bias' | 'variability'>;
   /** Called after each case is written. */
@@ -38,6 +42,9 @@ export interface PhantomDataset {
   training: string[];
   /** Case ids of the test split. */
   test: string[];
+  kind: PhantomKind;
+  /** Number of classes, background included (the entries of dataset.json's `labels`). */
+  classes: number;
 }
 
 /** 25% of the cases, at least 1. */
@@ -56,6 +63,8 @@ export async function writePhantomDataset(options: PhantomDatasetOptions): Promi
   }
   if (!Number.isInteger(seed) || seed < 0) throw new TracocoError(`expected a non-negative integer, got ${seed}`, { field: 'seed' });
   checkPhantomShape(shape);
+  const kind = options.kind ?? 'organ';
+  const spec = phantomKindSpec(kind);
 
   const ids = Array.from({ length: cases }, (_, i) => caseId(i, cases));
   const training = ids.slice(0, cases - testCases);
@@ -69,10 +78,11 @@ export async function writePhantomDataset(options: PhantomDatasetOptions): Promi
 
   for (let index = 0; index < cases; index++) {
     const isTest = index >= training.length;
-    const c = generatePhantomCase({ seed, index, shape, ...options.appearance });
+    const c = spec.generate({ seed, index, shape, ...options.appearance });
     const geometry = { shape: c.shape, spacing: c.spacing, affine: spacingAffine(c.spacing) };
     const file = `${ids[index]}.nii.gz`;
-    const description = `tracoco phantom seed ${seed} case ${index}`;
+    // the organ's header text predates the kinds: kept, so organ files stay byte-identical
+    const description = `tracoco ${kind === 'organ' ? 'phantom' : `${kind} phantom`} seed ${seed} case ${index}`;
     await writeNifti(join(isTest ? dirs.imagesTs : dirs.imagesTr, file), { data: c.image, ...geometry }, { description });
     await writeNifti(join(isTest ? dirs.labelsTs : dirs.labelsTr, file), { data: c.label, ...geometry }, { description });
     options.onProgress?.(index + 1, cases);
@@ -83,17 +93,17 @@ export async function writePhantomDataset(options: PhantomDatasetOptions): Promi
     label: `./labels${split}/${id}.nii.gz`,
   });
   await writeMsdDatasetJson(out, {
-    name: 'phantom',
-    description: `tracoco synthetic phantom, seed ${seed}, ${shape.join('x')} voxels of 1 mm: one organ with an appendage against touching background structures`,
+    name: kind === 'organ' ? 'phantom' : `phantom-${kind}`,
+    description: `tracoco synthetic ${kind === 'organ' ? '' : `${kind} `}phantom, seed ${seed}, ${shape.join('x')} voxels of 1 mm: ${spec.summary}`,
     tensorImageSize: '3D',
-    modality: { '0': 'MRI' },
-    labels: { '0': 'background', '1': 'organ' },
+    modality: { '0': spec.modality },
+    labels: { ...spec.labels },
     numTraining: training.length,
     numTest: test.length,
     training: training.map(entry('Tr')),
     test: test.map(entry('Ts')),
   });
-  return { root: resolve(out), training, test };
+  return { root: resolve(out), training, test, kind, classes: phantomClasses(kind) };
 }
 
 /** `phantom_007`: zero-padded to 3 digits, or more when there are more cases, so names sort in order. */

@@ -11,9 +11,31 @@
  *
  * Deterministic per (seed, index): every random draw comes from `streamFor(seed, 'phantom', index)`.
  */
-import { TracocoError } from '../errors.js';
 import { streamFor, type Random } from '../random.js';
 import type { Shape3, Vec3 } from '../volume.js';
+import {
+  add,
+  dot,
+  drawLook,
+  EDGE,
+  jitter,
+  lobedMaxRadius,
+  lobedRadius,
+  occupancy,
+  perpendicular,
+  PHANTOM_SPACING,
+  randomUnit,
+  resolveAppearance,
+  scale,
+  smooth,
+  sub,
+  valueNoise,
+  type CaseLook,
+  type Harmonic,
+  type Vec,
+} from './phantom-fields.js';
+
+export { checkPhantomShape, PHANTOM_DEFAULTS, PHANTOM_MIN_SIZE, PHANTOM_SPACING } from './phantom-fields.js';
 
 export interface PhantomOptions {
   seed: number;
@@ -39,33 +61,19 @@ export interface PhantomOptions {
   variability?: number;
 }
 
-export const PHANTOM_DEFAULTS = { contrast: 0.25, noise: 0.12, bias: 0.2, variability: 0.6 } as const;
-
-/** Smallest accepted size of each axis. */
-export const PHANTOM_MIN_SIZE = 16;
-
-/** Isotropic 1 mm voxels: metrics in voxels and in mm coincide. */
-export const PHANTOM_SPACING: Vec3 = [1, 1, 1];
-
 /** Mean intensities before bias and noise, in an MRI-like range (not normalised). */
 export const PHANTOM_INTENSITY = { tissue: 300, organ: 700 } as const;
 
 export interface PhantomCase {
   /** [X, Y, Z] row-major float32 intensities. */
   image: Float32Array;
-  /** [X, Y, Z] row-major: 1 = organ (with appendage), 0 = everything else. */
+  /**
+   * [X, Y, Z] row-major class per voxel. Organ kind: 1 = organ (with appendage), 0 = everything
+   * else; the cardiac and tumour kinds document their classes in their own files.
+   */
   label: Uint8Array;
   shape: Shape3;
   spacing: Vec3;
-}
-
-type Vec = [number, number, number];
-
-/** Radius of the organ in direction u: r0 · (1 + Σ amp · P_order(dir · u)), smooth low-order harmonics. */
-interface Harmonic {
-  dir: Vec;
-  order: 1 | 2 | 3 | 4;
-  amp: number;
 }
 
 interface Layout {
@@ -80,20 +88,12 @@ interface Layout {
   appendage: { points: Vec[]; radius: number };
 }
 
-/** Half-width (voxels) of the soft edge that imitates partial-volume blurring. */
-const EDGE = 0.8;
 /** How deep (voxels) each touching structure overlaps the organ, so contact survives the soft edges. */
 const OVERLAP = 1.5;
 
 export function generatePhantomCase(options: PhantomOptions): PhantomCase {
   const { shape } = options;
-  const contrast = options.contrast ?? PHANTOM_DEFAULTS.contrast;
-  const noise = options.noise ?? PHANTOM_DEFAULTS.noise;
-  const bias = options.bias ?? PHANTOM_DEFAULTS.bias;
-  const variability = options.variability ?? PHANTOM_DEFAULTS.variability;
-  validate(shape, contrast, noise, bias);
-  if (!(variability >= 0 && variability <= 1)) throw new TracocoError(`expected 0..1, got ${variability}`, { field: 'variability' });
-
+  const knobs = resolveAppearance(shape, options);
   const rng = streamFor(options.seed, 'phantom', options.index);
   const layout = drawLayout(rng, shape);
   const fields = {
@@ -101,37 +101,8 @@ export function generatePhantomCase(options: PhantomOptions): PhantomCase {
     organTexture: valueNoise(shape, 3, rng),
     biasField: valueNoise(shape, Math.max(...shape) / 2, rng),
   };
-  const scale = rng.range(0.85, 1.15); // scanners differ in global gain
-  // A stream of its own, so the geometry of a case does not depend on the variability.
-  const look = streamFor(options.seed, 'phantom-look', options.index);
-  const v = variability;
-  return render(
-    layout,
-    shape,
-    fields,
-    {
-      contrast: contrast * look.range(1 - 0.7 * v, 1 + 0.7 * v),
-      noise: noise * Math.exp(look.range(-0.7 * v, 0.7 * v)),
-      bias,
-      scale,
-      span: look.range(1 - 0.4 * v, 1 + 0.4 * v),
-    },
-    rng,
-  );
-}
-
-/** Throws a TracocoError naming field `shape` unless it is 3 integers >= PHANTOM_MIN_SIZE. */
-export function checkPhantomShape(shape: readonly number[]): void {
-  if (shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v >= PHANTOM_MIN_SIZE)) {
-    throw new TracocoError(`phantom shape must be 3 integers >= ${PHANTOM_MIN_SIZE}, got [${shape.join(', ')}]`, { field: 'shape' });
-  }
-}
-
-function validate(shape: Shape3, contrast: number, noise: number, bias: number): void {
-  checkPhantomShape(shape);
-  if (!(contrast >= 0 && contrast <= 2)) throw new TracocoError(`expected 0..2, got ${contrast}`, { field: 'contrast' });
-  if (!(noise >= 0 && noise <= 2)) throw new TracocoError(`expected 0..2, got ${noise}`, { field: 'noise' });
-  if (!(bias >= 0 && bias < 1)) throw new TracocoError(`expected 0..<1, got ${bias}`, { field: 'bias' });
+  const look = drawLook(knobs, rng, streamFor(options.seed, 'phantom-look', options.index));
+  return render(layout, shape, fields, look, rng);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,9 +120,7 @@ function drawLayout(rng: Random, shape: Shape3): Layout {
     { dir: randomUnit(rng), order: 3, amp: rng.range(-0.25, 0.25) },
     { dir: randomUnit(rng), order: 4, amp: rng.range(-0.1, 0.1) },
   ];
-  // max |P_k| on [-1, 1] for the polynomials in organRadius
-  const peak = { 1: 1, 2: 2 / 3, 3: 0.4, 4: 1 } as const;
-  const maxRadius = radius * (1 + harmonics.reduce((s, h) => s + Math.abs(h.amp) * peak[h.order], 0));
+  const maxRadius = lobedMaxRadius(radius, harmonics);
 
   const wallThickness = Math.max(2.5, 0.08 * minDim) * rng.range(0.85, 1.2);
   const slabThickness = Math.max(3, 0.12 * minDim) * rng.range(0.85, 1.2);
@@ -201,15 +170,7 @@ function placeCentre(rng: Random, lo: number, hi: number): number {
 type Organ = Pick<Layout, 'centre' | 'radius' | 'harmonics'>;
 
 function organRadius(organ: Organ, ux: number, uy: number, uz: number): number {
-  let k = 1;
-  for (const h of organ.harmonics) {
-    const t = h.dir[0] * ux + h.dir[1] * uy + h.dir[2] * uz;
-    const t2 = t * t;
-    // zero-mean polynomials of the direction cosine (Legendre-like): smooth lobes, dents and bulges
-    const p = h.order === 1 ? t : h.order === 2 ? t2 - 1 / 3 : h.order === 3 ? t * (t2 - 0.6) : (35 * t2 * t2 - 30 * t2 + 3) / 8;
-    k += h.amp * p;
-  }
-  return organ.radius * k;
+  return lobedRadius(organ.radius, organ.harmonics, ux, uy, uz);
 }
 
 /** The organ surface point farthest along `dir` (sampled over a Fibonacci sphere). */
@@ -268,16 +229,8 @@ interface Fields {
   biasField: Float32Array;
 }
 
-interface Appearance {
-  contrast: number;
-  noise: number;
-  bias: number;
-  scale: number;
-  /** Factor on the organ/tissue intensity difference. */
-  span: number;
-}
 
-function render(layout: Layout, shape: Shape3, fields: Fields, look: Appearance, rng: Random): PhantomCase {
+function render(layout: Layout, shape: Shape3, fields: Fields, look: CaseLook, rng: Random): PhantomCase {
   const [X, Y, Z] = shape;
   const n = X * Y * Z;
   const image = new Float32Array(n);
@@ -385,112 +338,4 @@ function appendageDistance(tube: Layout['appendage'], shape: Shape3): Float32Arr
     }
   }
   return depth;
-}
-
-/** Soft membership from a signed depth: 0 outside, 1 inside, a smooth ramp of width 2·EDGE at the boundary. */
-function occupancy(depth: number): number {
-  if (depth <= -EDGE) return 0;
-  if (depth >= EDGE) return 1;
-  return smooth((depth + EDGE) / (2 * EDGE));
-}
-
-function smooth(t: number): number {
-  return t * t * (3 - 2 * t);
-}
-
-/**
- * Smooth random field in about [-1, 1]: uniform values on a grid of `cell` voxels (randomly offset),
- * interpolated trilinearly with smoothstep weights.
- */
-function valueNoise(shape: Shape3, cell: number, rng: Random): Float32Array {
-  const axes = shape.map((size) => gridAxis(size, cell, rng.range(0, cell)));
-  const [ax, ay, az] = axes as [GridAxis, GridAxis, GridAxis];
-  const grid = new Float32Array(ax.cells * ay.cells * az.cells);
-  for (let i = 0; i < grid.length; i++) grid[i] = rng.range(-1, 1);
-  const [X, Y, Z] = shape;
-  const out = new Float32Array(X * Y * Z);
-  const sy = az.cells;
-  const sx = ay.cells * az.cells;
-  for (let x = 0, i = 0; x < X; x++) {
-    const gx = ax.index[x]! * sx;
-    const tx = ax.weight[x]!;
-    for (let y = 0; y < Y; y++) {
-      const gxy = gx + ay.index[y]! * sy;
-      const ty = ay.weight[y]!;
-      for (let z = 0; z < Z; z++, i++) {
-        const g = gxy + az.index[z]!;
-        const tz = az.weight[z]!;
-        const c00 = lerp(grid[g]!, grid[g + 1]!, tz);
-        const c01 = lerp(grid[g + sy]!, grid[g + sy + 1]!, tz);
-        const c10 = lerp(grid[g + sx]!, grid[g + sx + 1]!, tz);
-        const c11 = lerp(grid[g + sx + sy]!, grid[g + sx + sy + 1]!, tz);
-        out[i] = lerp(lerp(c00, c01, ty), lerp(c10, c11, ty), tx);
-      }
-    }
-  }
-  return out;
-}
-
-interface GridAxis {
-  cells: number;
-  index: Int32Array;
-  weight: Float32Array;
-}
-
-function gridAxis(size: number, cell: number, offset: number): GridAxis {
-  const index = new Int32Array(size);
-  const weight = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const g = (i + offset) / cell;
-    const f = Math.floor(g);
-    index[i] = f;
-    weight[i] = smooth(g - f);
-  }
-  return { cells: index[size - 1]! + 2, index, weight };
-}
-
-function lerp(a: number, b: number, t: number): number {
-  return a + (b - a) * t;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small vector helpers
-
-function randomUnit(rng: Random): Vec {
-  for (;;) {
-    const v: Vec = [rng.normal(), rng.normal(), rng.normal()];
-    const len = Math.hypot(...v);
-    if (len > 1e-6) return scale(v, 1 / len);
-  }
-}
-
-/** `base` tilted by a random offset of up to about `amount` radians. */
-function jitter(rng: Random, base: Vec, amount: number): Vec {
-  const v = add(base, [rng.range(-amount, amount), rng.range(-amount, amount), rng.range(-amount, amount)]);
-  return scale(v, 1 / Math.hypot(...v));
-}
-
-function perpendicular(rng: Random, dir: Vec): Vec {
-  for (;;) {
-    const r = randomUnit(rng);
-    const p = sub(r, scale(dir, dot(r, dir)));
-    const len = Math.hypot(...p);
-    if (len > 1e-3) return scale(p, 1 / len);
-  }
-}
-
-function add(a: Vec, b: Vec): Vec {
-  return [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
-}
-
-function sub(a: Vec, b: Vec): Vec {
-  return [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-}
-
-function scale(a: Vec, k: number): Vec {
-  return [a[0] * k, a[1] * k, a[2] * k];
-}
-
-function dot(a: Vec, b: Vec): number {
-  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 }

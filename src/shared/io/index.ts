@@ -1,5 +1,6 @@
-/** Medical image I/O and datasets: NIfTI-1, the reference HDF5 layout, case lists, MSD, validation. */
+/** Medical image I/O and datasets: NIfTI-1, the reference HDF5 layouts (LA, Pancreas, BraTS), ACDC, case lists, MSD, validation. */
 export type { Case, Dataset, Split } from './dataset.js';
+export { ACDC_CLASSES, listLayoutOf, reverseAxes, sliceAxisOf, type ListLayout } from './list-layouts.js';
 export { writeFileAtomic, withAtomicPath } from './atomic.js';
 export {
   readNifti,

@@ -1,8 +1,11 @@
 /**
- * Opens a dataset directory in either supported layout and loads validated cases:
- * - MSD: `ROOT/dataset.json` (msd.ts); splits training -> 'train', validation -> 'eval', test -> 'test'.
- * - Reference HDF5: case lists `ROOT/{train,eval,test}.list`, each case at `ROOT/<id>/mri_norm2.h5`
- *   (Left Atrium) or `ROOT/<id>_norm.h5` (Pancreas).
+ * Opens a dataset directory in any supported layout and loads validated cases:
+ * - MSD: `ROOT/dataset.json` (msd.ts); splits training -> 'train', validation -> 'eval', test -> 'test';
+ *   its `labels` declare the classes.
+ * - Case lists `ROOT/{train,eval,test}.list` (`val.list`, the reference BraTS name, when there is no
+ *   `eval.list`), each case found by list-layouts.ts: the reference HDF5 family (Left Atrium
+ *   `ROOT/<id>/mri_norm2.h5`, Pancreas `ROOT/<id>_norm.h5`, BraTS19 `ROOT/<id>.h5`) or ACDC (NIfTI
+ *   pairs or HDF5 volumes, 4 classes).
  * Opening reads the lists and checks that every listed file exists, so a broken dataset fails
  * before training starts; `load` reads one case and validates it (validate.ts).
  */
@@ -11,20 +14,15 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { TracocoError } from '../errors.js';
 import { spacingAffine, shape3, type Vec3 } from '../volume.js';
 import { readCaseList } from './case-list.js';
-import type { Case, Dataset, Split } from './dataset.js';
+import type { Case, CaseSource, Dataset, Split } from './dataset.js';
 import { readHdf5Case } from './hdf5.js';
-import { MSD_JSON, readMsdDatasetJson, type MsdCase } from './msd.js';
+import { ACDC_CLASSES, listCaseSources, listLayoutOf, reverseAxes, sliceAxisOf } from './list-layouts.js';
+import { MSD_JSON, readMsdDatasetJson } from './msd.js';
 import { readNifti } from './nifti.js';
 import { checkSameShape, toImageArray, toLabelArray, validateCase } from './validate.js';
 
 export type VolumeFormat = 'nifti' | 'hdf5';
-
-/** The files of one case: an HDF5 case file (image and label inside), or NIfTI image [+ label]. */
-export interface CaseSource {
-  id: string;
-  image: string;
-  label: string | null;
-}
+export type { CaseSource };
 
 export interface LoadOptions {
   /** Label values must lie in 0..classes-1 (default: any uint8 value). */
@@ -40,6 +38,8 @@ export function volumeFormat(path: string): VolumeFormat | null {
 }
 
 const SPLIT_LISTS: Record<Split, string> = { train: 'train.list', eval: 'eval.list', test: 'test.list' };
+/** The reference BraTS code names its evaluation list `val.list`. */
+const EVAL_ALIAS = 'val.list';
 const MSD_SPLITS: Record<Split, 'training' | 'validation' | 'test'> = { train: 'training', eval: 'validation', test: 'test' };
 
 /** Opens `root` (a directory, or the path of its dataset.json). */
@@ -50,7 +50,7 @@ export function openDataset(root: string): Dataset {
   if (!info.isDirectory()) throw new TracocoError(`expected a dataset directory (with ${MSD_JSON} or case lists)`, { file: root });
   const dir = resolve(root);
   if (existsSync(join(dir, MSD_JSON))) return openMsd(dir);
-  if (Object.values(SPLIT_LISTS).some((list) => existsSync(join(dir, list)))) return openHdf5(dir);
+  if ([...Object.values(SPLIT_LISTS), EVAL_ALIAS].some((list) => existsSync(join(dir, list)))) return openLists(dir);
   throw new TracocoError(`no ${MSD_JSON} and no case list (${Object.values(SPLIT_LISTS).join(', ')}) in the dataset directory`, { file: root });
 }
 
@@ -63,9 +63,17 @@ export async function loadCase(source: CaseSource, options: LoadOptions = {}): P
   if (format === 'hdf5') {
     if (source.label) throw new TracocoError('an HDF5 case holds its own label; a separate label file is not supported', { file: source.label });
     const c = await readHdf5Case(source.image);
-    validateCase(c, { image: `${source.image} dataset 'image'`, label: `${source.image} dataset 'label'` }, options.classes);
+    const files = { image: `${source.image} dataset 'image'`, label: `${source.image} dataset 'label'` };
+    if (!c.label && source.requireLabel) throw new TracocoError("no 'label' dataset: this layout's cases are labelled", { file: source.image });
+    validateCase(c, files, options.classes);
     const spacing: Vec3 = [1, 1, 1];
-    return { id: source.id, image: c.image, label: c.label, shape: c.shape, spacing, affine: spacingAffine(spacing) };
+    const base = { id: source.id, spacing, affine: spacingAffine(spacing) };
+    if (source.sliceStack && sliceAxisOf(c.shape, source.image) === 'first') {
+      // [Z, Y, X] as SimpleITK stores it: reversed to the [X, Y, Z] of the NIfTI it came from
+      const shape = shape3([c.shape[2], c.shape[1], c.shape[0]]);
+      return { ...base, image: reverseAxes(c.image, c.shape), label: c.label && reverseAxes(c.label, c.shape), shape };
+    }
+    return { ...base, image: c.image, label: c.label, shape: c.shape };
   }
   if (format !== 'nifti') throw new TracocoError('unknown image format: expected .nii, .nii.gz, .h5 or .hdf5', { file: source.image });
   const image = await readNifti(source.image);
@@ -76,47 +84,65 @@ export async function loadCase(source: CaseSource, options: LoadOptions = {}): P
     const labelVolume = await readNifti(source.label);
     checkSameShape(shape, labelVolume.shape, { image: source.image, label: source.label });
     label = toLabelArray(labelVolume.data, shape, source.label, options.classes);
+  } else if (source.requireLabel) {
+    throw new TracocoError("no label file given: this layout's cases are labelled", { file: source.image });
   }
   return { id: source.id, image: imageData, label, shape, spacing: image.spacing, affine: image.affine };
 }
 
 function openMsd(dir: string): Dataset {
   const msd = readMsdDatasetJson(join(dir, MSD_JSON));
-  const splits = new Map<Split, MsdCase[]>();
+  const splits = new Map<Split, CaseSource[]>();
   for (const split of ['train', 'eval', 'test'] as const) {
     const cases = msd[MSD_SPLITS[split]];
     if (cases && cases.length > 0) splits.set(split, cases);
   }
-  return makeDataset(dir, 'msd', splits, (split) => {
+  return makeDataset(dir, 'msd', msdClasses(msd.labels), splits, (split) => {
     const field = MSD_SPLITS[split];
     return new TracocoError(msd[field] ? `the '${field}' list is empty` : `no '${field}' list`, { file: msd.file, field });
   });
 }
 
-function openHdf5(dir: string): Dataset {
-  const splits = new Map<Split, CaseSource[]>();
+/** The number of `labels` entries when their keys are exactly 0..n-1; else null (no class count declared). */
+function msdClasses(labels: Record<string, string> | null): number | null {
+  if (!labels) return null;
+  const keys = Object.keys(labels);
+  return keys.length > 0 && keys.every((k) => /^\d+$/.test(k) && Number(k) < keys.length) ? keys.length : null;
+}
+
+function openLists(dir: string): Dataset {
+  const lists = new Map<Split, { file: string; ids: string[] }>();
   for (const split of ['train', 'eval', 'test'] as const) {
-    const list = join(dir, SPLIT_LISTS[split]);
-    if (!existsSync(list)) continue;
-    splits.set(split, readCaseList(list).map((id) => ({ id, image: hdf5CaseFile(dir, id, list), label: null })));
+    const file = splitList(dir, split);
+    if (file) lists.set(split, { file, ids: readCaseList(file) });
   }
-  return makeDataset(dir, 'hdf5', splits, (split) => new TracocoError('case list not found', { file: join(dir, SPLIT_LISTS[split]) }));
+  // One layout for the whole dataset, from the ids of every list.
+  const layout = listLayoutOf([...lists.values()]);
+  const splits = new Map<Split, CaseSource[]>();
+  for (const [split, { file, ids }] of lists) splits.set(split, listCaseSources(dir, file, ids, layout));
+  const classes = layout === 'acdc' ? ACDC_CLASSES : null;
+  return makeDataset(dir, layout, classes, splits, (split) => new TracocoError('case list not found', { file: join(dir, SPLIT_LISTS[split]) }));
 }
 
-/** `ROOT/<id>/mri_norm2.h5` (Left Atrium) or `ROOT/<id>_norm.h5` (Pancreas), whichever exists. */
-function hdf5CaseFile(dir: string, id: string, list: string): string {
-  const candidates = [join(dir, id, 'mri_norm2.h5'), join(dir, `${id}_norm.h5`)];
-  const found = candidates.find((p) => statOrNull(p)?.isFile());
-  if (!found) throw new TracocoError(`case '${id}' listed in ${list} has no file (looked for ${candidates.join(' and ')})`, { file: candidates[0]! });
-  return found;
+/** The list file of a split, or null; the eval split falls back to `val.list`. */
+function splitList(dir: string, split: Split): string | null {
+  const names = split === 'eval' ? [SPLIT_LISTS.eval, EVAL_ALIAS] : [SPLIT_LISTS[split]];
+  return names.map((name) => join(dir, name)).find((p) => existsSync(p)) ?? null;
 }
 
-function makeDataset(root: string, layout: Dataset['layout'], splits: Map<Split, CaseSource[]>, missing: (split: Split) => TracocoError): Dataset {
+function makeDataset(
+  root: string,
+  layout: Dataset['layout'],
+  classes: number | null,
+  splits: Map<Split, CaseSource[]>,
+  missing: (split: Split) => TracocoError,
+): Dataset {
   const byId = new Map<string, CaseSource>();
   for (const cases of splits.values()) for (const c of cases) byId.set(c.id, c);
   return {
     root,
     layout,
+    classes,
     ids(split: Split): string[] {
       const cases = splits.get(split);
       if (!cases) throw missing(split);
@@ -126,7 +152,7 @@ function makeDataset(root: string, layout: Dataset['layout'], splits: Map<Split,
     load(id: string, options?: LoadOptions): Promise<Case> {
       const source = byId.get(id);
       if (!source) return Promise.reject(new TracocoError(`unknown case id '${id}'`, { file: root }));
-      return loadCase(source, options);
+      return loadCase(source, { classes: options?.classes ?? classes ?? undefined });
     },
   };
 }
