@@ -5,7 +5,8 @@
  *
  *  - `align_corners=False` (UNet3D): output o reads source (o + 0.5)/2 − 0.5, clamped at 0, so
  *    out[2i] = 0.75·x[i] + 0.25·x[i−1] and out[2i+1] = 0.75·x[i] + 0.25·x[i+1], with the edge
- *    sample repeated. Built from slices, a concat and an interleave: elementwise cost only.
+ *    sample repeated. Built from slices, concats and an interleave (concats whose gradient is a
+ *    slice, see unet-layers.ts): elementwise cost only.
  *  - `align_corners=True` (UNet2D): output o reads source o·(n−1)/(2n−1); the weights vary with o,
  *    so the axis is multiplied by a [2n, n] interpolation matrix (a batched matmul, which the
  *    native backend runs in oneDNN and whose gradient is the transposed matmul).
@@ -14,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Registers tfjs's gradients (tfjs-core alone has none): upsampling is differentiated in training.
 import '@tensorflow/tfjs';
 import { TracocoError } from '../errors.js';
+import { concatAxis } from './unet-layers.js';
 
 export interface UpsampleOptions {
   /** Axes to double (each once). */
@@ -61,14 +63,14 @@ function sliceAxis(t: tf.Tensor, axis: number, start: number, count: number): tf
 /** align_corners=False along one axis: two fixed-weight blends, interleaved. */
 function halfPixelAxis(t: tf.Tensor, axis: number): tf.Tensor {
   const n = t.shape[axis]!;
-  const previous = n === 1 ? t : tf.concat([sliceAxis(t, axis, 0, 1), sliceAxis(t, axis, 0, n - 1)], axis);
-  const next = n === 1 ? t : tf.concat([sliceAxis(t, axis, 1, n - 1), sliceAxis(t, axis, n - 1, 1)], axis);
+  const previous = n === 1 ? t : concatAxis([sliceAxis(t, axis, 0, 1), sliceAxis(t, axis, 0, n - 1)], axis);
+  const next = n === 1 ? t : concatAxis([sliceAxis(t, axis, 1, n - 1), sliceAxis(t, axis, n - 1, 1)], axis);
   const near = tf.mul(t, 0.75);
-  const even = tf.add(near, tf.mul(previous, 0.25));
-  const odd = tf.add(near, tf.mul(next, 0.25));
-  // [.., n, 2, ..] -> [.., 2n, ..] puts out[2i] = even[i] and out[2i+1] = odd[i].
-  const doubled = t.shape.map((s, d) => (d === axis ? 2 * s : s));
-  return tf.reshape(tf.stack([even, odd], axis + 1), doubled);
+  // [.., n, 1, ..] twice -> [.., n, 2, ..] -> [.., 2n, ..] puts out[2i] = even[i], out[2i+1] = odd[i].
+  const paired = [...t.shape.slice(0, axis + 1), 1, ...t.shape.slice(axis + 1)];
+  const even = tf.reshape(tf.add(near, tf.mul(previous, 0.25)), paired);
+  const odd = tf.reshape(tf.add(near, tf.mul(next, 0.25)), paired);
+  return tf.reshape(concatAxis([even, odd], axis + 1), t.shape.map((s, d) => (d === axis ? 2 * s : s)));
 }
 
 /**
