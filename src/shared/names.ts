@@ -12,6 +12,10 @@ export const STEP_PHASES = ['data', 'forward', 'exchange', 'backward', 'allreduc
 export type StepPhase = (typeof STEP_PHASES)[number];
 export type PhaseSeconds = Record<StepPhase, number>;
 
+/** The networks (GUIDE §5, §5b): config values, checkpoint metadata, `import-torch --architecture`. */
+export const ARCHITECTURES = ['vnet', 'unet3d', 'unet2d'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
 /** `{ [name]: value }` for every name of a list (zeroed loss terms, phase timers, ...). */
 export function recordOf<K extends string, V>(names: readonly K[], value: (name: K) => V): Record<K, V> {
   return Object.fromEntries(names.map((n) => [n, value(n)])) as Record<K, V>;

@@ -1,36 +1,36 @@
 /**
- * One hosted model replica: the VNet, its optimiser and the step settings of its role. Knows
+ * One hosted model replica: the network, its optimiser and the step settings of its role. Knows
  * how to start fresh or from a checkpoint in the object store, and how to serialise itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TracocoConfig } from '../shared/config/index.js';
 import { CHECKSUM_KEY, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, stateDictChecksum } from '../shared/checkpoint/index.js';
-import { VNet } from '../shared/model/index.js';
+import { createNetwork, type SegmentationNetwork } from '../shared/model/index.js';
 import { SGD, type SGDState } from '../shared/optim/sgd.js';
 import type { ObjectStore, Role } from '../shared/protocol/index.js';
 import { hashString } from '../shared/random.js';
-import { stepSettingsFrom, vnetConfigFrom } from '../shared/training/settings.js';
+import { networkSpecFrom, stepSettingsFrom } from '../shared/training/settings.js';
 import type { StepSettings } from '../shared/training/step.js';
 import { TracocoError } from '../shared/errors.js';
 
 export class Replica {
   private constructor(
     readonly role: Role,
-    readonly model: VNet,
+    readonly model: SegmentationNetwork,
     readonly optimizer: SGD,
     readonly settings: StepSettings,
   ) {}
 
   /** Replicas of the same role start from the same weights: the seed depends on the role only. */
   static fresh(config: TracocoConfig, role: Role): Replica {
-    const model = VNet.create(vnetConfigFrom(config), modelSeed(config.seed, role));
+    const model = createNetwork(networkSpecFrom(config), modelSeed(config.seed, role));
     return new Replica(role, model, sgdFor(config), stepSettingsFrom(config));
   }
 
   static async fromStore(config: TracocoConfig, role: Role, store: ObjectStore, ref: { weights: string; optimizer: string }): Promise<Replica> {
     const weights = await store.get(ref.weights);
     if (!weights) throw new TracocoError('checkpoint weights not found in the object store', { file: ref.weights });
-    const { model } = decodeCheckpoint(weights, ref.weights);
+    const { model } = decodeCheckpoint(weights, ref.weights, config.model.architecture);
     const optimizer = sgdFor(config);
     const optimizerBytes = await store.get(ref.optimizer);
     if (optimizerBytes) optimizer.loadState(decodeOptimizerState(optimizerBytes, ref.optimizer), model.params, ref.optimizer);

@@ -1,5 +1,5 @@
 /**
- * A tracoco worker: hosts one VNet replica in whatever role the coordinator assigns, builds its
+ * A tracoco worker: hosts one network replica in whatever role the coordinator assigns, builds its
  * batches from cached volumes, exchanges views with its peer and gradients with same-role
  * replicas, and reports each step. The same class runs in a `tracoco worker` process (NATS) and
  * inside `tracoco train` (in-process transport).

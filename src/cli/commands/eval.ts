@@ -53,17 +53,22 @@ export function registerEval(program: Command): void {
 }
 
 export async function runEval(flags: EvalFlags): Promise<EvalReport> {
-  if (flags.patch.some((v) => v % 16 !== 0)) throw new TracocoError(`every axis must be a multiple of 16, got ${formatShape(flags.patch)}`, { flag: '--patch' });
   const logger = createLogger({ component: 'eval' });
   const { initBackend } = await import('../../shared/backend/index.js');
   const backend = await initBackend(flags.backend);
   logger.info('backend.selected', { backend: backend.name });
   const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
   const { evaluateCase, renderMiddleSlices } = await import('../../shared/evaluation/index.js');
-  const { evalModePredictor } = await import('../../shared/inference/index.js');
+  const { checkWindowPatch, evalModePredictor } = await import('../../shared/inference/index.js');
   const { meanMetrics } = await import('../../shared/metrics/index.js');
   const io = await import('../../shared/io/index.js');
   const model = await loadCheckpoint(flags.checkpoint);
+  try {
+    checkWindowPatch(flags.patch, model.architecture, '--patch');
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   const classes = model.config.classes;
   const sources = caseSources(flags, io);
   if (flags.slices) mkdirSync(flags.slices, { recursive: true });

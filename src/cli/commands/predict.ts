@@ -5,7 +5,7 @@ import { formatShape, elementCount, type Affine, type Shape3, type Vec3 } from '
 import { oneOf, positiveInt, positiveNumber, printResult, shapeXYZ } from '../options.js';
 
 const DEFAULT_PATCH: Shape3 = [112, 112, 80];
-/** The VNet downsamples four times: every patch axis must be a multiple of this. */
+/** The networks downsample four times: window axes are multiples of this (x and y only for unet2d). */
 const PATCH_MULTIPLE = 16;
 
 export interface PredictFlags {
@@ -44,7 +44,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--input <file>', 'image (.nii / .nii.gz, or a reference .h5 case)')
     .requiredOption('--output <file>', 'output NIfTI (.nii.gz or .nii)')
     .option('--probabilities', 'write float32 class probabilities [x, y, z, class] instead of labels')
-    .option('--patch <XxYxZ>', `window size, each a multiple of ${PATCH_MULTIPLE} (default: ${formatShape(DEFAULT_PATCH)})`, shapeXYZ)
+    .option('--patch <XxYxZ>', `window size, each axis a multiple of ${PATCH_MULTIPLE}, z any for a unet2d (default: ${formatShape(DEFAULT_PATCH)})`, shapeXYZ)
     .option('--stride-xy <n>', 'window stride along x and y', positiveInt, 18)
     .option('--stride-z <n>', 'window stride along z', positiveInt, 4)
     .option('--normalize <mode>', "'minmax' rescales the image to [0, 1] first (the reference testing transform); 'none' uses it as stored", oneOf(['minmax', 'none'] as const), 'minmax')
@@ -62,9 +62,6 @@ export function registerPredict(program: Command): void {
 }
 
 function checkFlags(flags: PredictFlags & { patch: Shape3 }): void {
-  if (flags.patch.some((v) => v % PATCH_MULTIPLE !== 0)) {
-    throw new TracocoError(`every axis must be a multiple of ${PATCH_MULTIPLE} (the VNet downsamples 4 times), got ${formatShape(flags.patch)}`, { flag: '--patch' });
-  }
   const out = flags.output.toLowerCase();
   if (!out.endsWith('.nii') && !out.endsWith('.nii.gz')) {
     throw new TracocoError(`expected a .nii or .nii.gz file name, got ${flags.output}`, { flag: '--output' });
@@ -94,11 +91,12 @@ export async function runPredict(options: PredictFlags): Promise<PredictReport> 
   const { initBackend } = await import('../../shared/backend/index.js');
   const backend = await initBackend(flags.backend);
   const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
-  const { argmaxLabels, evalModePredictor } = await import('../../shared/inference/index.js');
+  const { argmaxLabels, checkWindowPatch, evalModePredictor } = await import('../../shared/inference/index.js');
   const { predictAtScale } = await import('../../shared/evaluation/index.js');
   const { writeNifti } = await import('../../shared/io/index.js');
   const model = await loadCheckpoint(flags.checkpoint);
   try {
+    checkWindowPatch(flags.patch, model.architecture, '--patch');
     if (model.config.inChannels !== 1) {
       throw new TracocoError(`the model expects ${model.config.inChannels} input channels; predict reads single-channel images`, { file: flags.checkpoint });
     }

@@ -8,6 +8,7 @@ export {
   decodeCheckpoint,
   architectureMetadata,
   vnetConfigFor,
+  networkSpecFor,
   inferVNetConfig,
   ARCHITECTURE_KEYS,
   CHECKSUM_KEY,

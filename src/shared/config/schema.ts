@@ -3,6 +3,7 @@
  * files and the reference code; every default is the reference's Left Atrium setting (GUIDE §5).
  * Unknown fields are errors, so a typo never silently falls back to a default.
  */
+import { ARCHITECTURES } from '../names.js';
 import { z } from 'zod';
 
 const shape3 = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
@@ -39,10 +40,14 @@ export const dataSchema = z
 
 export const modelSchema = z
   .object({
+    /** vnet (LA, Pancreas), unet3d (BraTS19), unet2d (ACDC, on slices): GUIDE §5, §5b. */
+    architecture: z.enum(ARCHITECTURES).default('vnet'),
     in_channels: z.number().int().positive().default(1),
+    /** First level's channels; the next levels double it (unet3d 16 = feature_scale 4, unet2d 16 = the published 16…256). */
     filters: z.number().int().positive().default(16),
+    /** The VNet's normalisation; unet3d has InstanceNorm and unet2d BatchNorm, as published. */
     normalization: z.enum(['batchnorm', 'groupnorm', 'instancenorm', 'none']).default('batchnorm'),
-    /** Dropout3d(p=0.5) on the bottleneck and last decoder features while training. */
+    /** The published dropout while training: VNet Dropout3d(0.5), unet3d element-wise 0.3, unet2d 0.05…0.5 per encoder level. */
     dropout: z.boolean().default(true),
   })
   .strict();

@@ -5,6 +5,7 @@ export {
   windowStarts,
   centredPadding,
   evalModePredictor,
+  checkWindowPatch,
   type SlidingWindowOptions,
   type SlidingWindowResult,
   type WindowAverage,

@@ -14,13 +14,37 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TracocoError } from '../errors.js';
 import type { Shape3 } from '../volume.js';
 import { cropPatch, padBefore, paddedShape, padToPatch } from '../data/geometry.js';
+import { ARCHITECTURE_FACTS, type Architecture, type SegmentationNetwork } from '../model/network.js';
 
 /** Logits `[B, px, py, pz, classes]` of a batch of windows `[B, px, py, pz, 1]`. */
 export type WindowPredictor = (windows: tf.Tensor5D) => tf.Tensor5D;
 
-/** A network in eval mode as a window predictor (anything with the VNet's `forward`). */
-export function evalModePredictor(model: { forward(x: tf.Tensor5D, options: { training: false }): tf.Tensor5D }): WindowPredictor {
-  return (windows) => model.forward(windows, { training: false });
+/**
+ * A network in eval mode as a window predictor. A 2D network (unet2d) predicts each axial slice of
+ * the window on its own, as the published ACDC evaluation does.
+ */
+export function evalModePredictor(model: Pick<SegmentationNetwork, 'architecture' | 'forward'>): WindowPredictor {
+  if (ARCHITECTURE_FACTS[model.architecture].spatialDims === 3) return (windows) => model.forward(windows, { training: false }) as tf.Tensor5D;
+  return (windows) =>
+    tf.tidy(() => {
+      const [b, x, y, z, c] = windows.shape;
+      const slices = tf.reshape(tf.transpose(windows, [0, 3, 1, 2, 4]), [b * z, x, y, c]);
+      const logits = model.forward(slices, { training: false }) as tf.Tensor4D;
+      return tf.transpose(tf.reshape(logits, [b, z, x, y, logits.shape[3]]), [0, 2, 3, 1, 4]);
+    });
+}
+
+/**
+ * A TracocoError naming `flag` unless every axis of `patch` suits the network: multiples of its
+ * downsampling (x and y only for a 2D network, which sees one slice at a time).
+ */
+export function checkWindowPatch(patch: Shape3, architecture: Architecture, flag: string): void {
+  const { spatialDims, spatialMultiple } = ARCHITECTURE_FACTS[architecture];
+  const axes = patch.slice(0, spatialDims);
+  if (axes.some((v) => v % spatialMultiple !== 0)) {
+    const which = spatialDims === 3 ? 'every axis' : 'x and y';
+    throw new TracocoError(`${which} must be a multiple of ${spatialMultiple} for a ${architecture} (it downsamples 4 times), got ${patch.join('x')}`, { flag });
+  }
 }
 
 /** What is averaged over the windows covering a voxel: softmax probabilities (the reference) or logits. */

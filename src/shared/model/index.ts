@@ -20,3 +20,6 @@ export { upsampleLinear2x, trilinearUpsample2x, bilinearUpsample2x, alignedInter
 export type { UpsampleOptions } from './resize.js';
 export { dropoutElementwise, leakyRelu, maxPool2x } from './unet-layers.js';
 export { stateDictArchitecture, torchParamToTfjs, tfjsParamToTorch } from './params.js';
+/** One interface over the three networks. */
+export { ARCHITECTURES, ARCHITECTURE_FACTS, createNetwork, networkFromStateDict, specOf, architectureOf, isArchitecture } from './network.js';
+export type { Architecture, ArchitectureFacts, NetworkSpec, SegmentationNetwork } from './network.js';

@@ -95,6 +95,7 @@ function describe(c: UNet2DConfig): string {
 type Mode = 'eval' | 'train' | 'train+update';
 
 export class UNet2D {
+  readonly architecture = 'unet2d' as const;
   readonly config: UNet2DConfig;
   private readonly store: ParameterStore;
 

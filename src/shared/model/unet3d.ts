@@ -75,6 +75,7 @@ function describe(c: UNet3DConfig): string {
 }
 
 export class UNet3D {
+  readonly architecture = 'unet3d' as const;
   readonly config: UNet3DConfig;
   private readonly store: ParameterStore;
 

@@ -162,6 +162,7 @@ type Mode = 'eval' | 'train' | 'train+update';
 let instanceCounter = 0;
 
 export class VNet {
+  readonly architecture = 'vnet' as const;
   readonly config: VNetConfig;
   readonly params: ReadonlyMap<string, tf.Variable>;
   readonly buffers: ReadonlyMap<string, tf.Variable>;

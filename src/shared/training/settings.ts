@@ -2,11 +2,14 @@
 import type { TracocoConfig } from '../config/index.js';
 import { TracocoError } from '../errors.js';
 import type { AugmentOptions } from '../data/index.js';
-import type { VNetConfig } from '../model/index.js';
+import { UNET2D_DROPOUT, type NetworkSpec, type VNetConfig } from '../model/index.js';
 import type { StepSettings } from './step.js';
 
 export function stepSettingsFrom(config: TracocoConfig): StepSettings {
   const t = config.train;
+  if (config.model.architecture === 'unet2d') {
+    throw new TracocoError('unet2d trains on axial slices (GUIDE §5b), which the training step does not do yet; it can be imported, evaluated and used by predict', { field: 'model.architecture' });
+  }
   // The step computes the `least-likely` form only; refuse `reference` rather than ignore it.
   if (t.crc === 'reference') {
     throw new TracocoError(`'reference' is not supported by the training step yet (use least-likely)`, { field: 'train.crc' });
@@ -44,4 +47,18 @@ export function augmentOptionsFrom(config: TracocoConfig): Partial<AugmentOption
 export function vnetConfigFrom(config: TracocoConfig): VNetConfig {
   const m = config.model;
   return { inChannels: m.in_channels, classes: config.data.classes, filters: m.filters, normalization: m.normalization, dropout: m.dropout };
+}
+
+/** The network of a run config (GUIDE §5b: the UNets' widths double from `filters`). */
+export function networkSpecFrom(config: TracocoConfig): NetworkSpec {
+  const m = config.model;
+  const common = { inChannels: m.in_channels, classes: config.data.classes };
+  switch (m.architecture) {
+    case 'vnet':
+      return { architecture: 'vnet', ...vnetConfigFrom(config) };
+    case 'unet3d':
+      return { architecture: 'unet3d', ...common, filters: m.filters, dropout: m.dropout };
+    case 'unet2d':
+      return { architecture: 'unet2d', ...common, channels: [1, 2, 4, 8, 16].map((k) => k * m.filters), dropout: m.dropout ? UNET2D_DROPOUT : UNET2D_DROPOUT.map(() => 0) };
+  }
 }

@@ -13,7 +13,7 @@
  * PyTorch DDP without SyncBatchNorm).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { VNet } from '../model/index.js';
+import type { ForwardOptions, SegmentationNetwork } from '../model/index.js';
 import {
   crcLoss,
   pseudoLabelCrossEntropy,
@@ -92,16 +92,16 @@ export interface GradientContext extends StepContext {
 const batchShape = (rb: ReplicaBatch) => rb.batch.shape;
 
 /** Phase 1: what this model sends its peer. No gradient; BN statistics update as in training. */
-export function computePeerViews(model: VNet, rb: ReplicaBatch, settings: StepSettings, ctx: StepContext): PeerViews {
+export function computePeerViews(model: SegmentationNetwork, rb: ReplicaBatch, settings: StepSettings, ctx: StepContext): PeerViews {
   const [B, X, Y, Z] = batchShape(rb);
   return disposingScope((): PeerViews => {
     const f = tf.tensor5d(rb.batch.f, batchShape(rb));
-    const logits = model.forward(f, { training: true, dropout: dropoutStreams(ctx, 'pseudo', rb.slotKeys) });
+    const logits = forward3d(model, f, { training: true, dropout: dropoutStreams(ctx, 'pseudo', rb.slotKeys) });
     const prob = tf.softmax(logits);
     const pseudo = packUnitInterval(copyOf(prob), [B, X, Y, Z, settings.classes], settings.exchangeDtype);
     if (settings.pairing !== 'cross' || !settings.translationLoss) return { pseudo, overlap: null };
     const s = tf.tensor5d(withInputNoise(rb.batch.s, noiseOf(settings), ctx, 'views', rb.slotKeys), batchShape(rb));
-    const outS = model.forward(s, { training: true, dropout: dropoutStreams(ctx, 'views', rb.slotKeys) });
+    const outS = forward3d(model, s, { training: true, dropout: dropoutStreams(ctx, 'views', rb.slotKeys) });
     const overlap = rb.batch.overlapS.map((box, i) => {
       const target = translationTarget(sliceBox(outS, i, box), settings.kl);
       return packUnitInterval(copyOf(target), [...target.shape], settings.exchangeDtype);
@@ -112,7 +112,7 @@ export function computePeerViews(model: VNet, rb: ReplicaBatch, settings: StepSe
 
 /** Phase 2: this model's loss terms and gradients. `peer` is null for the supervised baseline. */
 export async function computeGradients(
-  model: VNet,
+  model: SegmentationNetwork,
   rb: ReplicaBatch,
   peer: PeerViews | null,
   settings: StepSettings,
@@ -151,7 +151,7 @@ export async function computeGradients(
   // Pass A: supervised + translation terms (out_f, and out_s for intra pairing).
   const passA = tf.variableGrads(() => {
     const xF = tf.tensor5d(inputF.values, [inputF.keys.length, X, Y, Z, 1]);
-    const outF = model.forward(xF, { training: true, dropout: dropoutStreams(ctx, 'f', inputF.keys) });
+    const outF = forward3d(model, xF, { training: true, dropout: dropoutStreams(ctx, 'f', inputF.keys) });
     const labeledLogits = semi ? selectSlots(outF, rb.labeledSlots) : outF;
     const labels = tf.tensor4d(Int32Array.from(selectLabels(rb)), [rb.labeledSlots.length, X, Y, Z], 'int32');
     const sup = supervisedTerm(labeledLogits, labels, global, ctx.replicas);
@@ -179,7 +179,7 @@ export async function computeGradients(
     const passB = tf.variableGrads(() => {
       const uValues = role === 2 && settings.cutmix ? cutMixSlots(rb.batch.f, batchShape(rb), rb.cutmix) : rb.batch.f;
       const xU = tf.tensor5d(withInputNoise(uValues, noiseOf(settings), ctx, 'u', rb.slotKeys), batchShape(rb));
-      const outU = model.forward(xU, { training: true, dropout: dropoutStreams(ctx, 'u', rb.slotKeys) });
+      const outU = forward3d(model, xU, { training: true, dropout: dropoutStreams(ctx, 'u', rb.slotKeys) });
       const logits = selectSlots(outU, rb.unlabeledSlots);
       const target = tf.tensor5d(selectSlotValues(pseudo!, B, rb.unlabeledSlots), [rb.unlabeledSlots.length, X, Y, Z, C]);
       let crc: tf.Scalar;
@@ -248,11 +248,11 @@ function forwardFInput(rb: ReplicaBatch, settings: StepSettings, ctx: StepContex
  * gradient pass's forward exactly (same input, noise and dropout, BN statistics left alone): only
  * needed when Dice must be normalised over several replicas.
  */
-function diceStatistics(model: VNet, rb: ReplicaBatch, input: { keys: string[]; values: Float32Array }, settings: StepSettings, ctx: StepContext): Partial<StepStatistics> {
+function diceStatistics(model: SegmentationNetwork, rb: ReplicaBatch, input: { keys: string[]; values: Float32Array }, settings: StepSettings, ctx: StepContext): Partial<StepStatistics> {
   const [, X, Y, Z] = batchShape(rb);
   return disposingScope(() => {
     const xF = tf.tensor5d(input.values, [input.keys.length, X, Y, Z, 1]);
-    const outF = model.forward(xF, { training: true, dropout: dropoutStreams(ctx, 'f', input.keys), updateStatistics: false });
+    const outF = forward3d(model, xF, { training: true, dropout: dropoutStreams(ctx, 'f', input.keys), updateStatistics: false });
     const logits = settings.semiSupervised ? selectSlots(outF, rb.labeledSlots) : outF;
     const p = foregroundProbability(logits);
     const t = tf.tensor4d(Float32Array.from(selectLabels(rb), (v) => (v === 1 ? 1 : 0)), p.shape as [number, number, number, number]);
@@ -280,13 +280,13 @@ function supervisedTerm(logits: tf.Tensor5D, labels: tf.Tensor4D, global: StepSt
   return { loss: tf.mul(tf.add(ce, surrogate), 0.5) as tf.Scalar, ce: ce.dataSync()[0]!, dice: diceValue };
 }
 
-function translationTargets(model: VNet, rb: ReplicaBatch, peer: PeerViews, settings: StepSettings, ctx: StepContext): tf.Tensor4D[] {
+function translationTargets(model: SegmentationNetwork, rb: ReplicaBatch, peer: PeerViews, settings: StepSettings, ctx: StepContext): tf.Tensor4D[] {
   if (settings.pairing === 'cross') {
     if (!peer.overlap) throw new Error('cross pairing needs the peer overlap views');
     return peer.overlap.map((p) => tf.tensor4d(unpackUnitInterval(p), p.shape as [number, number, number, number]));
   }
   const xS = tf.tensor5d(withInputNoise(rb.batch.s, noiseOf(settings), ctx, 's', rb.slotKeys), batchShape(rb));
-  const outS = model.forward(xS, { training: true, dropout: dropoutStreams(ctx, 's', rb.slotKeys) });
+  const outS = forward3d(model, xS, { training: true, dropout: dropoutStreams(ctx, 's', rb.slotKeys) });
   return rb.batch.overlapS.map((box, i) => translationTarget(sliceBox(outS, i, box), settings.kl));
 }
 
@@ -306,4 +306,9 @@ export function sliceBox(t: tf.Tensor5D, i: number, box: Box3): tf.Tensor4D {
 
 function copyOf(t: tf.Tensor): Float32Array {
   return Float32Array.from(t.dataSync() as Float32Array);
+}
+
+/** The step trains on volumes: a 3D network's logits (stepSettingsFrom refuses a 2D one). */
+function forward3d(model: SegmentationNetwork, x: tf.Tensor5D, opts: ForwardOptions): tf.Tensor5D {
+  return model.forward(x, opts) as tf.Tensor5D;
 }
