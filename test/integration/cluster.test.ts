@@ -266,4 +266,21 @@ describe('cluster training over NATS', { skip }, () => {
     assert.equal(JSON.parse(readFileSync(join(out, 'state.json'), 'utf8')).iteration, 8);
     assert.ok(existsSync(join(out, 'best.safetensors')));
   });
+
+  test('a unet3d (the brats preset) co-trains on the tumour phantom over NATS, exchanging quantised views', async () => {
+    await freshServer();
+    const root = (await writePhantomDataset({ out: join(tmp.path, 'tumour'), kind: 'tumour', cases: 6, testCases: 2, shape: [32, 32, 32], seed: 6 })).root;
+    spawnWorkers(2, 'unet3d');
+    const out = join(tmp.path, 'unet3d');
+    const sets = ['train.pairing=cross', 'train.kl=class', 'data.patch=[16,16,16]', 'model.filters=2', 'train.rampup_length=1', 'eval.split=test', 'eval.patch=[16,16,16]', 'eval.stride_xy=8', 'eval.stride_z=8', 'checkpoint.every=2'];
+    const args = ['coordinator', '--config', 'brats', '--nats', nats.url, '--data', root, '--out', out, '--workers', '2', '--labeled', '2', '--max-iterations', '2'];
+    const coordinator = startCli([...args, '--heartbeat-timeout-ms', '2000', '--step-timeout-s', '120', '--json', '--shutdown-workers', ...sets.flatMap((x) => ['--set', x])]);
+    assert.equal(await coordinator.exited(240_000), 0, coordinator.output().slice(-3000));
+    const steps = coordinator.events().filter((e) => e.event === 'train.step');
+    assert.ok(steps.every((e) => (e.exchange_bytes as number) > 0), 'the pair exchanged views every step');
+    const m1 = await readCheckpoint(join(out, 'model1.safetensors'));
+    assert.equal(m1.model.architecture, 'unet3d');
+    m1.model.dispose();
+    assert.equal(JSON.parse(readFileSync(join(out, 'state.json'), 'utf8')).iteration, 2);
+  });
 });

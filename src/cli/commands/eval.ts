@@ -62,6 +62,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
   const { checkWindowPatch, evalModePredictor } = await import('../../shared/inference/index.js');
   const { meanMetrics } = await import('../../shared/metrics/index.js');
   const io = await import('../../shared/io/index.js');
+  checkWindowPatch(flags.patch, null, '--patch');
   const model = await loadCheckpoint(flags.checkpoint);
   try {
     checkWindowPatch(flags.patch, model.architecture, '--patch');

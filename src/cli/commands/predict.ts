@@ -94,6 +94,7 @@ export async function runPredict(options: PredictFlags): Promise<PredictReport> 
   const { argmaxLabels, checkWindowPatch, evalModePredictor } = await import('../../shared/inference/index.js');
   const { predictAtScale } = await import('../../shared/evaluation/index.js');
   const { writeNifti } = await import('../../shared/io/index.js');
+  checkWindowPatch(flags.patch, null, '--patch');
   const model = await loadCheckpoint(flags.checkpoint);
   try {
     checkWindowPatch(flags.patch, model.architecture, '--patch');

@@ -1,6 +1,6 @@
 /**
- * Named presets (`--config la|pancreas|phantom|la-cpu`): partial configs over the schema defaults.
- * `la` and `pancreas` follow the published scripts, whose schedule depends on the number of
+ * Named presets (`--config la|pancreas|brats|phantom|la-cpu`): partial configs over the schema
+ * defaults. `la`, `pancreas` and `brats` follow the published scripts, whose schedule depends on the number of
  * labelled cases: a preset's `rows` are picked by the run's `data.labeled` (GUIDE §5). `la-cpu` is
  * the published LA method at a resolution and width two CPU cores train in under an hour; `phantom`
  * is the demo's synthetic setting.
@@ -42,6 +42,20 @@ export const presets: Record<string, Preset> = {
       { labeled: 12, config: { train: { unsup_weight: 1.0, max_iterations: 10000 } } },
       { labeled: 24, config: { train: { unsup_weight: 1.0, max_iterations: 15000 } } },
     ],
+  },
+  // BraTS19 (GUIDE §5b): the 3D UNet (feature_scale 4 = 16 first-level channels, InstanceNorm,
+  // dropout 0.3) on `ROOT/<case>.h5`, 96³ patches, input noise U(−0.05, 0.05) clamped to [0, 1],
+  // entropy weight 0.05, 30000 iterations for every published label count, unsup_weight 1;
+  // rotation/flip and brightness as LA; 96³ evaluation windows at stride 64.
+  brats: {
+    base: {
+      name: 'brats',
+      data: { root: './data/brats', labeled: 50, patch: [96, 96, 96] },
+      model: { architecture: 'unet3d', filters: 16, dropout: true },
+      train: { lr: 0.05, entropy_weight: 0.05, input_noise: 0.05, input_noise_clamp: true, unsup_weight: 1.0, max_iterations: 30000 },
+      eval: { patch: [96, 96, 96], stride_xy: 64, stride_z: 64 },
+    },
+    rows: [25, 50, 100].map((labeled) => ({ labeled, config: { train: { unsup_weight: 1.0, max_iterations: 30000 } } })),
   },
   // The published LA method (same losses, sampler, augmentation, optimiser, ramp in epochs and
   // evaluation every 25 epochs) at 0.4× resolution, VNet-8 and 600 iterations: one TraCoCo run

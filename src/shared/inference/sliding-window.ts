@@ -36,14 +36,15 @@ export function evalModePredictor(model: Pick<SegmentationNetwork, 'architecture
 
 /**
  * A TracocoError naming `flag` unless every axis of `patch` suits the network: multiples of its
- * downsampling (x and y only for a 2D network, which sees one slice at a time).
+ * downsampling (x and y only for a 2D network, which sees one slice at a time). With no
+ * architecture yet (before the checkpoint is read), x and y, which every network downsamples.
  */
-export function checkWindowPatch(patch: Shape3, architecture: Architecture, flag: string): void {
-  const { spatialDims, spatialMultiple } = ARCHITECTURE_FACTS[architecture];
-  const axes = patch.slice(0, spatialDims);
-  if (axes.some((v) => v % spatialMultiple !== 0)) {
+export function checkWindowPatch(patch: Shape3, architecture: Architecture | null, flag: string): void {
+  const { spatialDims, spatialMultiple } = ARCHITECTURE_FACTS[architecture ?? 'unet2d'];
+  if (patch.slice(0, spatialDims).some((v) => v % spatialMultiple !== 0)) {
     const which = spatialDims === 3 ? 'every axis' : 'x and y';
-    throw new TracocoError(`${which} must be a multiple of ${spatialMultiple} for a ${architecture} (it downsamples 4 times), got ${patch.join('x')}`, { flag });
+    const network = architecture ? `a ${architecture}` : 'every network';
+    throw new TracocoError(`${which} must be a multiple of ${spatialMultiple} for ${network} (it downsamples 4 times), got ${patch.join('x')}`, { flag });
   }
 }
 

@@ -49,25 +49,38 @@ export const ARCHITECTURE_FACTS: Record<Architecture, ArchitectureFacts> = {
 
 /** A network with its published initialisation drawn from `seed`. */
 export function createNetwork(spec: NetworkSpec, seed: number): SegmentationNetwork {
+  // The classes keep their own config types: the architecture is theirs, not a config field.
   switch (spec.architecture) {
-    case 'vnet':
-      return VNet.create(spec, seed);
-    case 'unet3d':
-      return UNet3D.create(spec, seed);
-    case 'unet2d':
-      return UNet2D.create(spec, seed);
+    case 'vnet': {
+      const { architecture: _, ...config } = spec;
+      return VNet.create(config, seed);
+    }
+    case 'unet3d': {
+      const { architecture: _, ...config } = spec;
+      return UNet3D.create(config, seed);
+    }
+    case 'unet2d': {
+      const { architecture: _, ...config } = spec;
+      return UNet2D.create(config, seed);
+    }
   }
 }
 
 /** A network holding the weights of `sd`, strict like PyTorch's `load_state_dict`. */
 export function networkFromStateDict(spec: NetworkSpec, sd: StateDict, source: string): SegmentationNetwork {
   switch (spec.architecture) {
-    case 'vnet':
-      return VNet.fromStateDict(spec, sd, source);
-    case 'unet3d':
-      return UNet3D.fromStateDict(spec, sd, source);
-    case 'unet2d':
-      return UNet2D.fromStateDict(spec, sd, source);
+    case 'vnet': {
+      const { architecture: _, ...config } = spec;
+      return VNet.fromStateDict(config, sd, source);
+    }
+    case 'unet3d': {
+      const { architecture: _, ...config } = spec;
+      return UNet3D.fromStateDict(config, sd, source);
+    }
+    case 'unet2d': {
+      const { architecture: _, ...config } = spec;
+      return UNet2D.fromStateDict(config, sd, source);
+    }
   }
 }
 
