@@ -17,8 +17,9 @@ import { loadTorchStateDict } from '../../src/shared/checkpoint/torch-pth.js';
 import { UNet3D } from '../../src/shared/model/unet3d.js';
 import { UNet2D } from '../../src/shared/model/unet2d.js';
 import { tfjsParamToTorch } from '../../src/shared/model/params.js';
-import { crossEntropy, DICE_SMOOTH, supervisedLoss } from '../../src/shared/losses/supervised.js';
-import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type GoldenTensor } from '../support/golden.js';
+// The fixtures' loss 0.5·(CE + Dice): binary Dice of softmax[..., 1] for 2 classes, multi-class otherwise.
+import { multiClassSupervisedLoss } from '../../src/shared/losses/multiclass.js';
+import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type ForwardFixture, type GoldenTensor, type Tolerance, type TrainFixture } from '../support/golden.js';
 import { activateBackend } from '../support/assertions.js';
 
 type Architecture = 'unet3d' | 'unet2d';
@@ -34,21 +35,8 @@ interface GoldenModel {
   /** unet3d: on/off; unet2d: one probability per encoder block. */
   dropout: boolean | number[];
 }
-interface Tolerance {
-  abs: number;
-  rel?: number;
-}
-interface ForwardFile {
-  checkpoint: string;
-  model: GoldenModel;
-  inputs: { x: GoldenTensor };
-  expected: { logits: GoldenTensor };
-  tolerance: Tolerance;
-}
-interface TrainFile extends ForwardFile {
-  inputs: { x: GoldenTensor; labels: GoldenTensor };
-  expected: { logits: GoldenTensor; loss: number; ce: number; dice: number; grads: Record<string, GoldenTensor> } & Record<string, unknown>;
-}
+type ForwardFile = ForwardFixture<GoldenModel>;
+type TrainFile = TrainFixture<GoldenModel>;
 
 type Model = UNet3D | UNet2D;
 
@@ -76,37 +64,6 @@ const toTorch = (t: tf.Tensor) => tf.tidy(() => tf.transpose(t, channelsFirst(t.
 
 function forward(model: Model, x: tf.Tensor, training: boolean): tf.Tensor {
   return model instanceof UNet3D ? model.forward(x as tf.Tensor5D, { training }) : model.forward(x as tf.Tensor4D, { training });
-}
-
-/**
- * Multi-class Dice loss of GUIDE §5b: mean over classes of 1 − (2Σp_c t_c + ε)/(Σp_c² + Σt_c² + ε),
- * one-hot t, sums over the whole batch. Local to this test while the library's multi-class Dice is
- * added in parallel elsewhere; a later merge switches this test to it.
- */
-function multiclassDiceLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    const classes = logits.shape[logits.rank - 1]!;
-    const p = tf.reshape(tf.softmax(logits), [-1, classes]);
-    const t = tf.oneHot(tf.reshape(labels, [-1]) as tf.Tensor1D, classes, 1, 0, 'float32');
-    const intersection = tf.sum(tf.mul(p, t), 0);
-    const denominator = tf.add(tf.add(tf.sum(tf.square(p), 0), tf.sum(tf.square(t), 0)), DICE_SMOOTH);
-    return tf.mean(tf.sub(1, tf.div(tf.add(tf.mul(intersection, 2), DICE_SMOOTH), denominator))) as tf.Scalar;
-  });
-}
-
-/**
- * The fixtures' supervised loss 0.5·(CE + Dice): the binary Dice of softmax[..., 1] for a
- * two-class unet3d, the multi-class Dice otherwise (each file's `loss` field says which).
- */
-function goldenLoss(architecture: Architecture, logits: tf.Tensor, labels: tf.Tensor): { loss: tf.Scalar; ce: tf.Scalar; dice: tf.Scalar } {
-  const classes = logits.shape[logits.rank - 1]!;
-  // The losses read volumes [N, x, y, z, C]: slices are volumes of depth 1.
-  const volume = logits.rank === 5 ? (logits as tf.Tensor5D) : (tf.expandDims(logits, 1) as tf.Tensor5D);
-  const labelVolume = labels.rank === 4 ? (labels as tf.Tensor4D) : (tf.expandDims(labels, 1) as tf.Tensor4D);
-  if (architecture === 'unet3d' && classes === 2) return supervisedLoss(volume, labelVolume);
-  const ce = crossEntropy(volume, labelVolume);
-  const dice = multiclassDiceLoss(volume, labelVolume);
-  return { loss: tf.mul(tf.add(ce, dice), 0.5) as tf.Scalar, ce, dice };
 }
 
 /** Largest |difference| seen per file and quantity, reported as diagnostics. */
@@ -190,7 +147,7 @@ for (const architecture of ['unet3d', 'unet2d'] as const) {
           let kept: tf.Tensor[] = [];
           const { value, grads } = tf.variableGrads(() => {
             const logits = forward(model, x, true);
-            const l = goldenLoss(architecture, logits, labels);
+            const l = multiClassSupervisedLoss(logits, labels);
             kept = [tf.keep(toTorch(logits)), tf.keep(l.ce), tf.keep(l.dice)];
             return l.loss;
           }, [...model.params.values()]);

@@ -15,7 +15,7 @@ import { loadTorchStateDict } from '../../src/shared/checkpoint/torch-pth.js';
 import { VNet, type Normalization, type VNetConfig } from '../../src/shared/model/vnet.js';
 import { tfjsToTorch } from '../../src/shared/model/layout.js';
 import { supervisedLoss } from '../../src/shared/losses/supervised.js';
-import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type GoldenTensor } from '../support/golden.js';
+import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type ForwardFixture, type GoldenTensor, type Tolerance, type TrainFixture } from '../support/golden.js';
 import { activateBackend } from '../support/assertions.js';
 
 interface GoldenModel {
@@ -25,24 +25,8 @@ interface GoldenModel {
   normalization: Normalization;
   dropout?: boolean;
 }
-interface Tolerance {
-  abs: number;
-  rel?: number;
-}
-interface ForwardFile {
-  checkpoint: string;
-  model: GoldenModel;
-  inputs: { x: GoldenTensor };
-  expected: { logits: GoldenTensor };
-  tolerance: Tolerance;
-}
-interface TrainFile {
-  checkpoint: string;
-  model: GoldenModel;
-  inputs: { x: GoldenTensor; labels: GoldenTensor };
-  expected: { logits: GoldenTensor; loss: number; ce: number; dice: number; grads: Record<string, GoldenTensor> } & Record<string, unknown>;
-  tolerance: Tolerance;
-}
+type ForwardFile = ForwardFixture<GoldenModel>;
+type TrainFile = TrainFixture<GoldenModel>;
 
 function configOf(m: GoldenModel, dropout: boolean): VNetConfig {
   return { inChannels: m.n_channels, classes: m.n_classes, filters: m.n_filters, normalization: m.normalization, dropout };

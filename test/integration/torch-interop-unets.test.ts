@@ -20,20 +20,14 @@ import { runImportTorch } from '../../src/cli/commands/import-torch.js';
 import { runPredict } from '../../src/cli/commands/predict.js';
 import type { StateDict } from '../../src/shared/model/layout.js';
 import { goldenDir, repoRoot, tempDir } from '../support/env.js';
-import { goldenFilesOfKind, skipUnlessGolden, type GoldenTensor } from '../support/golden.js';
+import { goldenFilesOfKind, skipUnlessGolden, type ForwardFixture } from '../support/golden.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(repoRoot, 'test', 'support', 'torch_unets.py');
 const torchMissing = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0 ? false : `PyTorch is not importable by ${PYTHON}`;
 const skipTorch = process.env.CI ? false : torchMissing;
 
-interface ForwardFixture {
-  checkpoint: string;
-  model: { architecture: 'unet3d' | 'unet2d' };
-  inputs: { x: GoldenTensor };
-  expected: { logits: GoldenTensor };
-  tolerance: { abs: number };
-}
+type UNetFixture = ForwardFixture<{ architecture: 'unet3d' | 'unet2d' }>;
 
 const dir = tempDir('tracoco-unet-interop-');
 before(async () => {
@@ -41,13 +35,13 @@ before(async () => {
 });
 after(() => dir.cleanup());
 
-const fixtures = [...goldenFilesOfKind<ForwardFixture>('unet3d_forward'), ...goldenFilesOfKind<ForwardFixture>('unet2d_forward')];
+const fixtures = [...goldenFilesOfKind<UNetFixture>('unet3d_forward'), ...goldenFilesOfKind<UNetFixture>('unet2d_forward')];
 
 /**
  * The fixture's input as a volume [x, y, z] (C order): unet3d NCDHW [1, 1, D, H, W] is [D, H, W];
  * unet2d NCHW [N, 1, H, W] is N axial slices, [H, W, N].
  */
-function inputVolume(f: ForwardFixture): { data: Float32Array; shape: [number, number, number] } {
+function inputVolume(f: UNetFixture): { data: Float32Array; shape: [number, number, number] } {
   const x = f.inputs.x;
   if (f.model.architecture === 'unet3d') return { data: Float32Array.from(x.data), shape: x.shape.slice(2) as [number, number, number] };
   const [n, , h, w] = x.shape as [number, number, number, number];
@@ -57,7 +51,7 @@ function inputVolume(f: ForwardFixture): { data: Float32Array; shape: [number, n
 }
 
 /** The fixture's softmax at volume voxel v (index in C order over [x, y, z]) and class c. */
-function expectedSoftmax(f: ForwardFixture): (v: number, c: number) => number {
+function expectedSoftmax(f: UNetFixture): (v: number, c: number) => number {
   const { shape, data } = f.expected.logits;
   const classes = shape[1]!;
   const spatial = shape.slice(2).reduce((a, b) => a * b, 1);

@@ -12,6 +12,29 @@ export interface GoldenTensor {
   data: number[];
 }
 
+export interface Tolerance {
+  abs: number;
+  rel?: number;
+}
+
+/** A `*_forward` fixture: eval-mode logits of the `.pth` named in `checkpoint`; `model` describes it. */
+export interface ForwardFixture<M> {
+  checkpoint: string;
+  model: M;
+  inputs: { x: GoldenTensor };
+  expected: { logits: GoldenTensor };
+  tolerance: Tolerance;
+}
+
+/** A `*_train_grad` fixture: train-mode logits, the supervised loss and its terms, selected gradients (and statistics). */
+export interface TrainFixture<M> {
+  checkpoint: string;
+  model: M;
+  inputs: { x: GoldenTensor; labels: GoldenTensor };
+  expected: { logits: GoldenTensor; loss: number; ce: number; dice: number; grads: Record<string, GoldenTensor> } & Record<string, unknown>;
+  tolerance: Tolerance;
+}
+
 export interface GoldenFile<T = any> {
   file: string;
   doc: T;

@@ -1,4 +1,5 @@
-/** Small voxel helpers shared by the phantom tests ([X, Y, Z] row-major volumes). */
+/** Small voxel helpers shared by the phantom and I/O tests ([X, Y, Z] row-major volumes). */
+import h5wasm from 'h5wasm/node';
 import type { Shape3 } from '../../src/shared/volume.js';
 
 /** The bytes of a typed array, to compare two volumes exactly. */
@@ -53,4 +54,15 @@ export function zRange(label: Uint8Array, shape: Shape3, value: number): [number
     hi = Math.max(hi, z);
   }
   return [lo, hi];
+}
+
+/** An HDF5 file written directly with h5wasm (datasets of any dtype and shape). */
+export async function rawH5(file: string, datasets: { name: string; data: Float32Array | Uint8Array | Float64Array | Int16Array; shape: number[]; dtype: string }[]): Promise<void> {
+  await h5wasm.ready;
+  const f = new h5wasm.File(file, 'w');
+  try {
+    for (const d of datasets) f.create_dataset(d);
+  } finally {
+    f.close();
+  }
 }

@@ -9,6 +9,7 @@ import { Random } from '../../src/shared/random.js';
 import type { Shape3 } from '../../src/shared/volume.js';
 import { tempDir } from '../support/env.js';
 import { rejectsNaming } from '../support/assertions.js';
+import { rawH5 } from '../support/volumes.js';
 
 const SHAPE: Shape3 = [7, 6, 5];
 
@@ -17,17 +18,6 @@ function randomCase(seed: number): { image: Float32Array; label: Uint8Array } {
   const image = new Float32Array(7 * 6 * 5).map(() => rng.range(-2, 6));
   const label = new Uint8Array(image.length).map(() => rng.int(0, 2));
   return { image, label };
-}
-
-/** An HDF5 file written directly with h5wasm (datasets of any dtype/shape). */
-async function rawH5(file: string, datasets: { name: string; data: Float32Array | Uint8Array | Float64Array | Int16Array; shape: number[]; dtype: string }[]): Promise<void> {
-  await h5wasm.ready;
-  const f = new h5wasm.File(file, 'w');
-  try {
-    for (const d of datasets) f.create_dataset(d);
-  } finally {
-    f.close();
-  }
 }
 
 test('writeHdf5Case / readHdf5Case round trip image and label exactly', async () => {

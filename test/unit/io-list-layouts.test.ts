@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import { rawH5 } from '../support/volumes.js';
 import { openDataset, reverseAxes, writeHdf5Case, writeNifti } from '../../src/shared/io/index.js';
 import { spacingAffine, type Shape3, type Vec3 } from '../../src/shared/volume.js';
 import { rejectsNaming, throwsNaming } from '../support/assertions.js';
@@ -22,16 +22,6 @@ function ramp(shape: Shape3, offset = 0): Float32Array {
 
 function classes(shape: Shape3, n: number): Uint8Array {
   return Uint8Array.from({ length: shape[0] * shape[1] * shape[2] }, (_, i) => (i * 7) % n);
-}
-
-async function rawH5(file: string, datasets: { name: string; data: Float32Array | Uint8Array; shape: number[]; dtype: string }[]): Promise<void> {
-  await h5wasm.ready;
-  const f = new h5wasm.File(file, 'w');
-  try {
-    for (const d of datasets) f.create_dataset(d);
-  } finally {
-    f.close();
-  }
 }
 
 test('BraTS: ROOT/<id>.h5 with train/val/test lists, read as stored', async () => {

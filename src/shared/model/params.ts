@@ -1,7 +1,6 @@
 /**
- * The parameters and buffers of a UNet as tf.Variables in tfjs layout, keyed by their PyTorch
- * state_dict names, with strict conversion from and to PyTorch-layout state dicts (the VNet keeps
- * its own copy of this logic in vnet.ts).
+ * The parameters and buffers of a network (VNet, UNets) as tf.Variables in tfjs layout, keyed by
+ * their PyTorch state_dict names, with strict conversion from and to PyTorch-layout state dicts.
  *
  * Weight layouts: Conv3d `[out, in, kx, ky, kz]` <-> tfjs `[kx, ky, kz, in, out]` (layout.ts);
  * Conv2d `[out, in, kh, kw]` <-> tfjs conv2d's `[kh, kw, in, out]`. Vectors and scalars are shared.
@@ -136,7 +135,7 @@ export function checkedValues(entries: readonly StateEntry[], sd: StateDict, sou
   for (const e of entries) {
     const t = sd.get(e.key)!;
     if (!sameShape(t.shape, e.torchShape)) {
-      throw new TracocoError(`shape [${t.shape.join(', ')}] does not match the ${model}'s [${e.torchShape.join(', ')}]`, { file: source, field: e.key });
+      throw new TracocoError(`shape [${t.shape.join(', ')}] does not match the model's [${e.torchShape.join(', ')}]`, { file: source, field: e.key });
     }
     if (t.data.length !== elementCount(t.shape)) {
       throw new TracocoError(`holds ${t.data.length} values for shape [${t.shape.join(', ')}]`, { file: source, field: e.key });
@@ -207,4 +206,40 @@ export function initialValues(entries: readonly StateEntry[], random: Random, we
     }
   }
   return values;
+}
+
+/**
+ * A network whose weights live in a ParameterStore: the state_dict side the UNets share (PyTorch
+ * names and layout, strict loading). `describe` names the network in load errors.
+ */
+export abstract class StoredNetwork<C> {
+  protected constructor(
+    readonly config: C,
+    protected readonly store: ParameterStore,
+    private readonly describe: string,
+  ) {}
+
+  /** Trainable parameters keyed by state_dict name (tfjs layout). */
+  get params(): ReadonlyMap<string, tf.Variable> {
+    return this.store.params;
+  }
+
+  /** Running statistics and batch counters (none for InstanceNorm), keyed by state_dict name. */
+  get buffers(): ReadonlyMap<string, tf.Variable> {
+    return this.store.buffers;
+  }
+
+  /** Parameters and buffers in PyTorch layout and state_dict order. */
+  stateDict(): StateDict {
+    return this.store.stateDict();
+  }
+
+  /** Replaces every parameter and buffer from a PyTorch state_dict (strict; nothing changes on error). */
+  loadStateDict(sd: StateDict, source: string): void {
+    this.store.assign(checkedValues(this.store.entries, sd, source, this.describe));
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
 }

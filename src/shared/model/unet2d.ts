@@ -19,7 +19,7 @@ import { Random } from '../random.js';
 import { batchNormTrain } from './batchnorm.js';
 import { cancelledBias, foldBatchNorm, NORM_EPSILON } from './layers.js';
 import type { StateDict } from './layout.js';
-import { checkedValues, initialValues, ParameterStore, requireShape, torchDefaultWeight, type StateEntry } from './params.js';
+import { checkedValues, initialValues, ParameterStore, requireShape, torchDefaultWeight, type StateEntry, StoredNetwork } from './params.js';
 import { upsampleLinear2x } from './resize.js';
 import { concatAxis, convSame, dropoutElementwise, leakyRelu, maxPool2x } from './unet-layers.js';
 import { BATCH_NORM_MOMENTUM, type ForwardOptions } from './vnet.js';
@@ -94,24 +94,11 @@ function describe(c: UNet2DConfig): string {
 
 type Mode = 'eval' | 'train' | 'train+update';
 
-export class UNet2D {
+export class UNet2D extends StoredNetwork<UNet2DConfig> {
   readonly architecture = 'unet2d' as const;
-  readonly config: UNet2DConfig;
-  private readonly store: ParameterStore;
 
   private constructor(config: UNet2DConfig, store: ParameterStore) {
-    this.config = { ...config, channels: [...config.channels], dropout: [...config.dropout] };
-    this.store = store;
-  }
-
-  /** Trainable parameters keyed by state_dict name (tfjs layout: conv weights [kh, kw, in, out]). */
-  get params(): ReadonlyMap<string, tf.Variable> {
-    return this.store.params;
-  }
-
-  /** BatchNorm running_mean / running_var (float32) and num_batches_tracked (int32). */
-  get buffers(): ReadonlyMap<string, tf.Variable> {
-    return this.store.buffers;
+    super({ ...config, channels: [...config.channels], dropout: [...config.dropout] }, store, describe(config));
   }
 
   /** PyTorch's default initialisation (the published network keeps it) drawn from `seed`. */
@@ -206,19 +193,5 @@ export class UNet2D {
     if ([h, w].some((s) => s! % UNET2D_SPATIAL_MULTIPLE !== 0 || s === 0)) {
       throw new TracocoError(`UNet2D input size ${h}x${w} is not a positive multiple of ${UNET2D_SPATIAL_MULTIPLE} on both axes`);
     }
-  }
-
-  /** Parameters and buffers in PyTorch layout and state_dict order. */
-  stateDict(): StateDict {
-    return this.store.stateDict();
-  }
-
-  /** Replaces every parameter and buffer from a PyTorch state_dict (strict; nothing changes on error). */
-  loadStateDict(sd: StateDict, source: string): void {
-    this.store.assign(checkedValues(this.store.entries, sd, source, describe(this.config)));
-  }
-
-  dispose(): void {
-    this.store.dispose();
   }
 }

@@ -15,7 +15,7 @@ import { Random } from '../random.js';
 import { instanceNormRelu } from './batchnorm.js';
 import { cancelledBias, conv3dBias, NORM_EPSILON } from './layers.js';
 import type { StateDict } from './layout.js';
-import { checkedValues, initialValues, kaimingNormalWeight, ParameterStore, requireShape, type StateEntry } from './params.js';
+import { checkedValues, initialValues, kaimingNormalWeight, ParameterStore, requireShape, type StateEntry, StoredNetwork } from './params.js';
 import { trilinearUpsample2x } from './resize.js';
 import { concatAxis, convSame, dropoutElementwise, maxPool2x } from './unet-layers.js';
 import type { ForwardOptions } from './vnet.js';
@@ -74,24 +74,11 @@ function describe(c: UNet3DConfig): string {
   return `UNet3D (filters ${c.filters}, classes ${c.classes}, in_channels ${c.inChannels})`;
 }
 
-export class UNet3D {
+export class UNet3D extends StoredNetwork<UNet3DConfig> {
   readonly architecture = 'unet3d' as const;
-  readonly config: UNet3DConfig;
-  private readonly store: ParameterStore;
 
   private constructor(config: UNet3DConfig, store: ParameterStore) {
-    this.config = { ...config };
-    this.store = store;
-  }
-
-  /** Trainable parameters keyed by state_dict name (tfjs layout). */
-  get params(): ReadonlyMap<string, tf.Variable> {
-    return this.store.params;
-  }
-
-  /** None: InstanceNorm3d keeps no running statistics (kept for a uniform model interface). */
-  get buffers(): ReadonlyMap<string, tf.Variable> {
-    return this.store.buffers;
+    super({ ...config }, store, describe(config));
   }
 
   /** Kaiming-normal conv weights (fan_in, gain √2) and PyTorch-default biases drawn from `seed`. */
@@ -160,19 +147,5 @@ export class UNet3D {
     if ([d, h, w].some((s) => s! % UNET3D_SPATIAL_MULTIPLE !== 0 || s === 0)) {
       throw new TracocoError(`UNet3D input size ${d}x${h}x${w} is not a positive multiple of ${UNET3D_SPATIAL_MULTIPLE} on every axis`);
     }
-  }
-
-  /** Parameters in PyTorch layout and state_dict order. */
-  stateDict(): StateDict {
-    return this.store.stateDict();
-  }
-
-  /** Replaces every parameter from a PyTorch state_dict (strict; nothing changes on error). */
-  loadStateDict(sd: StateDict, source: string): void {
-    this.store.assign(checkedValues(this.store.entries, sd, source, describe(this.config)));
-  }
-
-  dispose(): void {
-    this.store.dispose();
   }
 }

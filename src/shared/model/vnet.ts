@@ -23,8 +23,9 @@ import {
   NORM_EPSILON,
   upsample2x,
 } from './layers.js';
-import { tfjsToTorch, torchToTfjs, type StateDict, type StateTensor } from './layout.js';
-import { elementCount, sameShape } from '../volume.js';
+import { torchToTfjs, type StateDict } from './layout.js';
+import { checkedValues, ParameterStore, StoredNetwork, type LayoutValue, type StateEntry } from './params.js';
+import { elementCount } from '../volume.js';
 
 export const NORMALIZATIONS = ['batchnorm', 'groupnorm', 'instancenorm', 'none'] as const;
 export type Normalization = (typeof NORMALIZATIONS)[number];
@@ -99,14 +100,7 @@ function blockUnits(block: BlockSpec, normalization: Normalization): Unit[] {
   }));
 }
 
-type EntryRole = 'weight' | 'bias' | 'normWeight' | 'normBias' | 'runningMean' | 'runningVar' | 'batchesTracked';
-
-/** One state_dict entry: key, PyTorch shape, and what it is. */
-interface Entry {
-  key: string;
-  torchShape: number[];
-  role: EntryRole;
-}
+type Entry = StateEntry;
 
 function unitEntries(unit: Unit, normalization: Normalization): Entry[] {
   const k = 3;
@@ -125,10 +119,6 @@ function unitEntries(unit: Unit, normalization: Normalization): Entry[] {
     entries.push({ key: `${unit.normKey}.num_batches_tracked`, torchShape: [], role: 'batchesTracked' });
   }
   return entries;
-}
-
-function isBuffer(role: EntryRole): boolean {
-  return role === 'runningMean' || role === 'runningVar' || role === 'batchesTracked';
 }
 
 /** Validates a config; a bad value is a TracocoError naming the field. */
@@ -159,33 +149,13 @@ export interface ForwardOptions {
 
 type Mode = 'eval' | 'train' | 'train+update';
 
-let instanceCounter = 0;
-
-export class VNet {
+export class VNet extends StoredNetwork<VNetConfig> {
   readonly architecture = 'vnet' as const;
-  readonly config: VNetConfig;
-  readonly params: ReadonlyMap<string, tf.Variable>;
-  readonly buffers: ReadonlyMap<string, tf.Variable>;
-  private readonly entries: Entry[];
   private readonly blocks: Map<string, Unit[]>;
 
-  private constructor(config: VNetConfig, values: Map<string, LayoutValue>) {
-    this.config = { ...config };
+  private constructor(config: VNetConfig, values: ReadonlyMap<string, LayoutValue>) {
+    super({ ...config }, new ParameterStore(VNet.entriesOf(config), values, 'vnet'), `VNet (${describeConfig(config)})`);
     this.blocks = new Map(vnetBlocks(config).map((b) => [b.name, blockUnits(b, config.normalization)]));
-    this.entries = VNet.entriesOf(config);
-    const prefix = `vnet${++instanceCounter}/`;
-    const params = new Map<string, tf.Variable>();
-    const buffers = new Map<string, tf.Variable>();
-    for (const e of this.entries) {
-      const v = values.get(e.key)!;
-      const dtype = dtypeOf(e);
-      const initial = tf.tensor(v.data, v.shape, dtype);
-      const variable = tf.variable(initial, !isBuffer(e.role), prefix + e.key, dtype);
-      initial.dispose();
-      (isBuffer(e.role) ? buffers : params).set(e.key, variable);
-    }
-    this.params = params;
-    this.buffers = buffers;
   }
 
   private static entriesOf(config: VNetConfig): Entry[] {
@@ -220,7 +190,7 @@ export class VNet {
   /** A VNet holding the weights of `sd` (strict, see loadStateDict). */
   static fromStateDict(config: VNetConfig, sd: StateDict, source: string): VNet {
     checkVNetConfig(config, source);
-    return new VNet(config, stateDictValues(VNet.entriesOf(config), sd, source, config));
+    return new VNet(config, checkedValues(VNet.entriesOf(config), sd, source, `VNet (${describeConfig(config)})`));
   }
 
   /**
@@ -252,7 +222,7 @@ export class VNet {
       const x8 = run('block_eight', tf.add(run('block_seven_up', x7), x2));
       let x9 = run('block_nine', tf.add(run('block_eight_up', x8), x1));
       if (drop) x9 = dropout3d(x9, DROPOUT_P, drop);
-      return conv3dBias(x9, this.param<tf.Tensor5D>('out_conv.weight'), this.param<tf.Tensor1D>('out_conv.bias'), 1);
+      return conv3dBias(x9, this.store.param<tf.Tensor5D>('out_conv.weight'), this.store.param<tf.Tensor1D>('out_conv.bias'), 1);
     });
   }
 
@@ -266,20 +236,16 @@ export class VNet {
     }
   }
 
-  private param<T extends tf.Tensor>(key: string): T {
-    return this.params.get(key)! as unknown as T;
-  }
-
   private unit(u: Unit, x: tf.Tensor5D, mode: Mode): tf.Tensor5D {
-    const weight = this.param<tf.Tensor5D>(`${u.convKey}.weight`);
-    const bias = this.param<tf.Tensor1D>(`${u.convKey}.bias`);
+    const weight = this.store.param<tf.Tensor5D>(`${u.convKey}.weight`);
+    const bias = this.store.param<tf.Tensor1D>(`${u.convKey}.bias`);
     const linear = (w: tf.Tensor5D, b: tf.Tensor1D, applyBias: BiasOp = addChannelBias): tf.Tensor5D =>
       u.kind === 'up' ? upsample2x(x, w, b, applyBias) : conv3dBias(x, w, b, u.kind === 'down' ? 2 : 1, applyBias);
     const norm = this.config.normalization;
     if (norm === 'none' || !u.normKey) return tf.relu(linear(weight, bias));
     if (norm === 'instancenorm') return instanceNormRelu(linear(weight, bias, cancelledBias), NORM_EPSILON);
-    const gamma = this.param<tf.Tensor1D>(`${u.normKey}.weight`);
-    const beta = this.param<tf.Tensor1D>(`${u.normKey}.bias`);
+    const gamma = this.store.param<tf.Tensor1D>(`${u.normKey}.weight`);
+    const beta = this.store.param<tf.Tensor1D>(`${u.normKey}.bias`);
     if (norm === 'groupnorm') return tf.relu(groupNorm(linear(weight, bias), gamma, beta, GROUP_NORM_GROUPS));
     const runningMean = this.buffers.get(`${u.normKey}.running_mean`)! as tf.Variable<tf.Rank.R1>;
     const runningVar = this.buffers.get(`${u.normKey}.running_var`)! as tf.Variable<tf.Rank.R1>;
@@ -307,92 +273,8 @@ export class VNet {
       onStatistics: mode === 'train+update' ? updateRunningStatistics : undefined,
     });
   }
-
-  /** Parameters and buffers in PyTorch layout and state_dict order. */
-  stateDict(): StateDict {
-    const sd: StateDict = new Map();
-    for (const e of this.entries) {
-      const variable = this.params.get(e.key) ?? this.buffers.get(e.key)!;
-      if (e.role === 'batchesTracked') {
-        const count = variable.dataSync()[0]!;
-        sd.set(e.key, { shape: [], dtype: 'int64', data: BigInt64Array.of(BigInt(count)) });
-        continue;
-      }
-      const torch = tfjsToTorch(Float32Array.from(variable.dataSync() as Float32Array), variable.shape);
-      sd.set(e.key, { shape: torch.shape, dtype: 'float32', data: torch.data });
-    }
-    return sd;
-  }
-
-  /**
-   * Replaces every parameter and buffer from a PyTorch-layout state_dict. Strict like PyTorch's
-   * `load_state_dict`: a missing or unexpected key or a wrong shape is a TracocoError naming
-   * `source` and the key, and nothing is changed.
-   */
-  loadStateDict(sd: StateDict, source: string): void {
-    const values = stateDictValues(this.entries, sd, source, this.config);
-    tf.tidy(() => {
-      for (const e of this.entries) {
-        const v = values.get(e.key)!;
-        (this.params.get(e.key) ?? this.buffers.get(e.key)!).assign(tf.tensor(v.data, v.shape, dtypeOf(e)));
-      }
-    });
-  }
-
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    for (const v of this.buffers.values()) v.dispose();
-  }
 }
 
 function describeConfig(c: VNetConfig): string {
   return `n_filters ${c.filters}, n_classes ${c.classes}, n_channels ${c.inChannels}, ${c.normalization}`;
-}
-
-function checkShape(t: StateTensor, e: Entry, source: string): void {
-  if (!sameShape(t.shape, e.torchShape)) {
-    throw new TracocoError(`shape [${t.shape.join(', ')}] does not match the model's [${e.torchShape.join(', ')}]`, { file: source, field: e.key });
-  }
-  if (t.data.length !== elementCount(t.shape)) {
-    throw new TracocoError(`holds ${t.data.length} values for shape [${t.shape.join(', ')}]`, { file: source, field: e.key });
-  }
-}
-
-/** The initial value of one variable, in tfjs layout. */
-interface LayoutValue {
-  data: Float32Array | Int32Array;
-  shape: number[];
-}
-
-function dtypeOf(e: Entry): 'int32' | 'float32' {
-  return e.role === 'batchesTracked' ? 'int32' : 'float32';
-}
-
-/**
- * The values of `sd` in tfjs layout, one per entry. Strict like PyTorch's `load_state_dict`: a
- * missing or unexpected key or a wrong shape is a TracocoError naming `source` and the key.
- */
-function stateDictValues(entries: readonly Entry[], sd: StateDict, source: string, config: VNetConfig): Map<string, LayoutValue> {
-  const expected = new Set(entries.map((e) => e.key));
-  for (const key of sd.keys()) {
-    if (!expected.has(key)) throw new TracocoError(`unexpected key '${key}' for this VNet (${describeConfig(config)})`, { file: source, field: key });
-  }
-  const values = new Map<string, LayoutValue>();
-  for (const e of entries) {
-    const t = sd.get(e.key);
-    if (!t) throw new TracocoError(`missing key '${e.key}' for this VNet (${describeConfig(config)})`, { file: source, field: e.key });
-    checkShape(t, e, source);
-    values.set(e.key, entryValue(t, e));
-  }
-  return values;
-}
-
-/** A state_dict tensor as the value of the entry's variable (layout and dtype converted). */
-function entryValue(t: StateTensor, e: Entry): LayoutValue {
-  if (e.role === 'batchesTracked') {
-    const count = t.data instanceof BigInt64Array ? Number(t.data[0]) : Math.round(t.data[0]!);
-    return { data: Int32Array.of(count), shape: [] };
-  }
-  const data = t.data instanceof BigInt64Array ? Float32Array.from(t.data, Number) : t.data;
-  return torchToTfjs(data, t.shape);
 }
