@@ -1,7 +1,7 @@
 /**
  * The other networks through the same training loop (issue 11): the `brats` preset's unet3d trains
- * locally on the tumour phantom, checkpoints as a unet3d and is scored by `tracoco eval`; a unet2d
- * run is refused with an error naming `model.architecture` (slice training is not there yet).
+ * locally on the tumour phantom, checkpoints as a unet3d and is scored by `tracoco eval`; the
+ * `acdc` preset's unet2d trains on axial slices of the cardiac phantom (4 classes) the same way.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,11 +17,13 @@ import { tempDir } from '../support/env.js';
 
 const tmp = tempDir('tracoco-arch-');
 let dataRoot = '';
+let cardiacRoot = '';
 let backend = 'cpu';
 
 before(async () => {
   backend = (await initBackend(process.env.TRACOCO_TEST_BACKEND)).name;
   dataRoot = (await writePhantomDataset({ out: join(tmp.path, 'data'), kind: 'tumour', cases: 6, testCases: 2, shape: [32, 32, 32], seed: 3 })).root;
+  cardiacRoot = (await writePhantomDataset({ out: join(tmp.path, 'cardiac'), kind: 'cardiac', cases: 6, testCases: 2, shape: [24, 24, 16], seed: 3 })).root;
 });
 after(() => tmp.cleanup());
 
@@ -53,9 +55,37 @@ test('brats: a unet3d co-trains locally on the tumour phantom, checkpoints as a 
   assert.ok(report.dice >= 0 && report.dice <= 1);
 });
 
-test('a unet2d run is refused naming model.architecture; a unet3d patch must be a multiple of 16', async () => {
-  const config = bratsTiny(['model.architecture=unet2d']);
-  await assert.rejects(runLocal({ config, out: join(tmp.path, 'unet2d'), logger: silentLogger, backend }), /model\.architecture.*unet2d trains on axial slices/);
+/** The acdc preset scaled to a test: slices resized to 32×32, 2 first-level channels, 2 iterations. */
+function acdcTiny(extra: string[] = []) {
+  return loadConfig({
+    configArg: 'acdc',
+    flags: { data: { root: cardiacRoot, labeled: 2 }, train: { max_iterations: 2 } },
+    set: ['data.slice_size=[32,32]', 'data.patch=[32,32,1]', 'train.batch_size=4', 'model.filters=2', 'train.rampup_length=1', 'eval.split=test', 'eval.every=2', 'eval.patch=[32,32,1]', 'eval.stride_xy=16', 'eval.stride_z=1', 'eval.batch=8', 'checkpoint.every=2', ...extra],
+  });
+}
+
+test('acdc: a unet2d co-trains locally on slices of the cardiac phantom, checkpoints as a unet2d and evaluates', async () => {
+  const config = acdcTiny();
+  assert.deepEqual([config.model.architecture, config.data.classes, config.data.patch], ['unet2d', 4, [32, 32, 1]]);
+  const out = join(tmp.path, 'acdc');
+  const summary = await runLocal({ config, out, logger: silentLogger, backend });
+  assert.equal(summary.iteration, 2);
+  assert.equal(summary.evals.length, 2, 'both models evaluated at the end');
+  for (const e of summary.evals) assert.ok(Number.isFinite(e.mean.dice));
+  const m1 = await readCheckpoint(join(out, 'model1.safetensors'));
+  assert.equal(m1.model.architecture, 'unet2d');
+  assert.equal(m1.metadata.architecture, 'unet2d');
+  m1.model.dispose();
+  const r = runCli(['eval', '--checkpoint', join(out, 'best.safetensors'), '--data', cardiacRoot, '--split', 'test', '--patch', '32x32x1', '--stride-xy', '16', '--stride-z', '1', '--json'], { timeoutMs: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { cases: unknown[]; dice: number };
+  assert.equal(report.cases.length, 2);
+  assert.ok(report.dice >= 0 && report.dice <= 1);
+});
+
+test('a unet2d run on 3D patches is refused naming data.patch; a unet3d patch must be a multiple of 16', async () => {
+  const config = acdcTiny(['data.patch=[32,32,8]']);
+  await assert.rejects(runLocal({ config, out: join(tmp.path, 'unet2d-3d'), logger: silentLogger, backend }), /data\.patch.*unet2d trains on axial slices/);
   const r = runCli(['eval', '--checkpoint', join(tmp.path, 'brats', 'best.safetensors'), '--data', dataRoot, '--split', 'test', '--patch', '16x16x8'], { timeoutMs: 60_000 });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /flag --patch.*every axis must be a multiple of 16 for a unet3d/);

@@ -82,3 +82,14 @@ test('evaluation cadence: every 25 epochs past iteration 800 (LA), or every N it
   assert.deepEqual([100, 150, 200].map((k) => periodicEvalDue(plain, 4, k)), [true, false, true]);
   assert.equal(periodicEvalDue({ ...plain, every: 0 }, 4, 100), false, 'every 0: only the final evaluation');
 });
+
+test('acdc is the published 2D setting (GUIDE §5b): unet2d on 256×256 slices, 4 classes, batch 24, 50000 iterations for 3/7/14', () => {
+  for (const labeled of [3, 7, 14]) {
+    const c = loadConfig({ configArg: 'acdc', flags: { data: { labeled } } });
+    assert.deepEqual([c.model.architecture, c.model.filters, c.data.classes, c.data.labeled], ['unet2d', 16, 4, labeled]);
+    assert.deepEqual([c.data.slice_size, c.data.patch], [[256, 256], [256, 256, 1]]);
+    assert.deepEqual([c.train.batch_size, c.train.lr, c.train.spatial_weight, c.train.entropy_weight], [24, 0.065, 0.1, 0.01]);
+    assert.deepEqual([c.train.input_noise, c.train.input_noise_clamp, c.train.max_iterations], [0.05, false, 50000]);
+  }
+  assert.deepEqual(presetRow(presets['acdc']!, 7)?.labeled, 7);
+});

@@ -1,5 +1,5 @@
 /**
- * Named presets (`--config la|pancreas|brats|phantom|la-cpu`): partial configs over the schema
+ * Named presets (`--config la|pancreas|brats|acdc|phantom|la-cpu`): partial configs over the schema
  * defaults. `la`, `pancreas` and `brats` follow the published scripts, whose schedule depends on the number of
  * labelled cases: a preset's `rows` are picked by the run's `data.labeled` (GUIDE §5). `la-cpu` is
  * the published LA method at a resolution and width two CPU cores train in under an hour; `phantom`
@@ -56,6 +56,23 @@ export const presets: Record<string, Preset> = {
       eval: { patch: [96, 96, 96], stride_xy: 64, stride_z: 64 },
     },
     rows: [25, 50, 100].map((labeled) => ({ labeled, config: { train: { unsup_weight: 1.0, max_iterations: 30000 } } })),
+  },
+  // ACDC (GUIDE §5b): the 2D UNet (16…256 channels, BatchNorm, encoder dropout 0.05…0.5, 4
+  // classes) on axial slices resized to 256×256 and used whole (patch 256×256×1: f and s are the
+  // same crop, the reference's un-padded branch), batch 24 = 12 labelled + 12 unlabelled slices,
+  // lr 0.065, spatial weight 0.1, entropy weight 0.01, input noise U(−0.05, 0.05) unclamped, 50000
+  // iterations for 3, 7 and 14 labelled patients. Brightness U(0.5, 1.5) clipped is the reference's
+  // colour-jitter brightness; its contrast, sharpness and blur are not reproduced. Evaluation
+  // predicts each slice of 256×256×1 windows.
+  acdc: {
+    base: {
+      name: 'acdc',
+      data: { root: './data/acdc', labeled: 7, classes: 4, patch: [256, 256, 1], slice_size: [256, 256], brightness: [0.5, 1.5] },
+      model: { architecture: 'unet2d', filters: 16, dropout: true },
+      train: { batch_size: 24, lr: 0.065, spatial_weight: 0.1, entropy_weight: 0.01, input_noise: 0.05, max_iterations: 50000 },
+      eval: { patch: [256, 256, 1], stride_xy: 64, stride_z: 1 },
+    },
+    rows: [3, 7, 14].map((labeled) => ({ labeled, config: { train: { max_iterations: 50000 } } })),
   },
   // The published LA method (same losses, sampler, augmentation, optimiser, ramp in epochs and
   // evaluation every 25 epochs) at 0.4× resolution, VNet-8 and 600 iterations: one TraCoCo run

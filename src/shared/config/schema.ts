@@ -17,8 +17,13 @@ export const dataSchema = z
     /** Unlabelled cases: the next N ids of the train split; null = all the rest. */
     unlabeled: z.number().int().nonnegative().nullable().default(null),
     classes: z.number().int().min(2).default(2),
-    /** Training patch (x, y, z). */
+    /** Training patch (x, y, z); a 2D network (unet2d) crops [x, y, 1] from its resized axial slices. */
     patch: shape3.default([112, 112, 80]),
+    /**
+     * 2D networks only (GUIDE §5b, ACDC 256×256): each sampled axial slice is resized to this
+     * (x, y) before augmentation and cropping (image bilinear, label nearest).
+     */
+    slice_size: z.tuple([z.number().int().positive(), z.number().int().positive()]).default([256, 256]),
     /** Random rot90 (x-y plane) + flip (axis x or y), LA only in the reference. */
     rot_flip: z.boolean().default(true),
     /** Brightness factor range U(a, b), clipped to [0, 1]; null disables it. */

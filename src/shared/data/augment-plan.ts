@@ -5,6 +5,8 @@
  *
  * Per slot, in the reference's order: rot90 k in 0..3 (x-y plane), flip axis, brightness factor,
  * then the translation pair, drawn on the volume's shape after rot90 and centred padding.
+ * A slot of a 2D network (`slice` set) does all of this on its resized axial slice, a `[H, W, 1]`
+ * volume, so its crops have depth 1 and its translation pair no z shift.
  */
 import { TracocoError } from '../errors.js';
 import { streamFor, type Random } from '../random.js';
@@ -12,6 +14,7 @@ import type { Shape3, Vec3 } from '../volume.js';
 import { sampleCutMix, type CutMixParams } from './cutmix.js';
 import { paddedShape, rotatedShape, type Box3 } from './geometry.js';
 import { sampleTranslationPair, type TranslationMode } from './translation-pair.js';
+import { checkSliceCut, sliceShape, type SliceCut } from './slice.js';
 
 export interface AugmentOptions {
   /** Random rot90 by k in 0..3 in the x-y plane (LA). */
@@ -47,6 +50,8 @@ export interface SamplePlan {
   flipAxis: 0 | 1 | 2 | null;
   /** 1 when brightness is off. */
   brightness: number;
+  /** Set for a 2D network: the slot is this axial slice, resized; the frame below is the slice's. */
+  slice?: SliceCut;
   /** Shape after rot90 and padding: the frame of startF and startS. */
   frame: Vec3;
   startF: Vec3;
@@ -75,9 +80,13 @@ export function resolveAugmentOptions(options: Partial<AugmentOptions> = {}): Au
   return o;
 }
 
-export function planSample(rng: Random, volumeShape: Shape3, patch: Shape3, options: Partial<AugmentOptions> = {}): SamplePlan {
+export function planSample(rng: Random, volumeShape: Shape3, patch: Shape3, options: Partial<AugmentOptions> = {}, slice?: SliceCut): SamplePlan {
   checkShape(volumeShape, 'shape');
   checkShape(patch, 'patch');
+  if (slice) {
+    checkSliceCut(slice, volumeShape);
+    if (patch[2] !== 1) throw new TracocoError(`a 2D network trains on axial slices: the patch must have depth 1, got [${patch.join(', ')}]`, { field: 'data.patch' });
+  }
   const o = resolveAugmentOptions(options);
   const rot90 = (o.rot90 ? rng.int(0, 4) : 0) as SamplePlan['rot90'];
   let flipAxis: SamplePlan['flipAxis'] = null;
@@ -85,9 +94,10 @@ export function planSample(rng: Random, volumeShape: Shape3, patch: Shape3, opti
     flipAxis = o.flipAxes[rng.int(0, o.flipAxes.length)]!;
   }
   const brightness = o.brightness === null ? 1 : rng.range(o.brightness[0], o.brightness[1]);
-  const frame = paddedShape(rotatedShape(volumeShape, rot90), patch);
+  const frame = paddedShape(rotatedShape(slice ? sliceShape(slice) : volumeShape, rot90), patch);
   const pair = sampleTranslationPair(frame, patch, rng, { mode: o.translation, minOverlap: o.minOverlap, offset: o.translationOffset });
-  return { shape: [...volumeShape], rot90, flipAxis, brightness, frame: [...frame], ...pair };
+  const cut = slice ? { slice: { z: slice.z, size: [slice.size[0], slice.size[1]] as const } } : {};
+  return { shape: [...volumeShape], rot90, flipAxis, brightness, ...cut, frame: [...frame], ...pair };
 }
 
 /** The random stream of batch slot `slot` at `iteration`. */
@@ -95,7 +105,16 @@ export function slotStream(seed: number, iteration: number, slot: number): Rando
   return streamFor(seed, 'augment', iteration, slot);
 }
 
-/** Plans for every slot of a batch (`shapes[i]` is slot i's volume shape), plus CutMix when asked. */
+/** Axial slices of a 2D network's batch: slot i is slice `z[i]` of its volume, resized to `size`. */
+export interface SlicePlan {
+  z: readonly number[];
+  size: readonly [number, number];
+}
+
+/**
+ * Plans for every slot of a batch (`shapes[i]` is slot i's volume shape), plus CutMix when asked;
+ * with `slices`, each slot is one axial slice of its volume (a 2D network).
+ */
 export function planBatch(
   seed: number,
   iteration: number,
@@ -103,9 +122,12 @@ export function planBatch(
   patch: Shape3,
   options: Partial<AugmentOptions> = {},
   cutmix = false,
+  slices?: SlicePlan,
 ): BatchPlan {
   if (shapes.length === 0) throw new TracocoError('a batch needs at least one volume', { field: 'shapes' });
-  const samples = shapes.map((shape, slot) => planSample(slotStream(seed, iteration, slot), shape, patch, options));
+  if (slices && slices.z.length !== shapes.length) throw new TracocoError(`${slices.z.length} slice indices for ${shapes.length} slots`, { field: 'slices' });
+  const cut = (slot: number): SliceCut | undefined => (slices ? { z: slices.z[slot]!, size: slices.size } : undefined);
+  const samples = shapes.map((shape, slot) => planSample(slotStream(seed, iteration, slot), shape, patch, options, cut(slot)));
   const plan: BatchPlan = { seed, iteration, patch: [...patch], samples };
   if (cutmix) plan.cutmix = sampleCutMix(streamFor(seed, 'cutmix', iteration), shapes.length, patch);
   return plan;

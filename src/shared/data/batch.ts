@@ -3,13 +3,16 @@
  * -> brightness -> pad -> crop f and s, exactly as those steps composed (test/unit/data-batch
  * checks it against geometry.ts and intensity.ts), but fused: each crop reads its rows straight
  * from the stored volume, and the intensity maps run on the crop only. Padding is filled with the
- * volume's minimum so normalisation turns it into the reference's zeros.
+ * volume's minimum so normalisation turns it into the reference's zeros. A slot planned as an
+ * axial slice (2D network) first cuts and resizes that slice and normalises it on its own range,
+ * as the reference's ACDC pipeline normalises each stored slice.
  */
 import { TracocoError } from '../errors.js';
 import { sameShape, type Shape3 } from '../volume.js';
 import type { BatchPlan, SamplePlan } from './augment-plan.js';
 import { cropOriented, type Box3 } from './geometry.js';
 import { intensityRange, normalizeMinMax, scaleBrightness, type IntensityRange } from './intensity.js';
+import { imageSlice, labelSlice, sliceShape } from './slice.js';
 
 export interface BatchCase {
   image: Float32Array;
@@ -43,10 +46,10 @@ export function buildBatch(cases: readonly BatchCase[], plan: BatchPlan, reuse?:
   const voxels = patch[0] * patch[1] * patch[2];
   const batch = allocate(B, patch, reuse);
   for (let b = 0; b < B; b++) {
-    const c = cases[b]!;
     const sample = plan.samples[b]!;
-    checkCase(c, sample, b);
-    const range = ranges?.[b] ?? intensityRange(c.image);
+    checkCase(cases[b]!, sample, b);
+    const c = sample.slice ? sliceCase(cases[b]!, sample.slice) : cases[b]!;
+    const range = (sample.slice ? undefined : ranges?.[b]) ?? intensityRange(c.image);
     const orientation = { rot90: sample.rot90, flipAxis: sample.flipAxis };
     for (const [out, start] of [[batch.f, sample.startF], [batch.s, sample.startS]] as const) {
       cropOriented(c.image, c.shape, orientation, start, patch, range.min, out, b * voxels);
@@ -62,6 +65,11 @@ export function buildBatch(cases: readonly BatchCase[], plan: BatchPlan, reuse?:
     batch.overlapS[b] = sample.overlapS;
   }
   return batch;
+}
+
+/** The slot's axial slice as a `[H, W, 1]` case. */
+function sliceCase(c: BatchCase, cut: NonNullable<SamplePlan['slice']>): BatchCase {
+  return { image: imageSlice(c.image, c.shape, cut), label: c.label ? labelSlice(c.label, c.shape, cut) : null, shape: sliceShape(cut) };
 }
 
 function allocate(B: number, patch: Shape3, reuse: Batch | undefined): Batch {

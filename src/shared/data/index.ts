@@ -11,3 +11,5 @@ export * from './phantom-kinds.js';
 export * from './phantom-tumour.js';
 export * from './translation-pair.js';
 export * from './resample.js';
+export * from './slice.js';
+export * from './slice-sampler.js';

@@ -2,14 +2,12 @@
 import type { TracocoConfig } from '../config/index.js';
 import { TracocoError } from '../errors.js';
 import type { AugmentOptions } from '../data/index.js';
-import { UNET2D_DROPOUT, type NetworkSpec, type VNetConfig } from '../model/index.js';
+import { ARCHITECTURE_FACTS, UNET2D_DROPOUT, type NetworkSpec, type VNetConfig } from '../model/index.js';
 import type { StepSettings } from './step.js';
 
 export function stepSettingsFrom(config: TracocoConfig): StepSettings {
   const t = config.train;
-  if (config.model.architecture === 'unet2d') {
-    throw new TracocoError('unet2d trains on axial slices (GUIDE §5b), which the training step does not do yet; it can be imported, evaluated and used by predict', { field: 'model.architecture' });
-  }
+  sliceSizeFrom(config);
   // The step computes the `least-likely` form only; refuse `reference` rather than ignore it.
   if (t.crc === 'reference') {
     throw new TracocoError(`'reference' is not supported by the training step yet (use least-likely)`, { field: 'train.crc' });
@@ -30,6 +28,19 @@ export function stepSettingsFrom(config: TracocoConfig): StepSettings {
     inputNoiseClamp: t.input_noise_clamp,
     exchangeDtype: t.exchange_dtype,
   };
+}
+
+/**
+ * The (x, y) a 2D network's axial slices are resized to (GUIDE §5b), or null for a 3D network,
+ * which trains on volume crops. A 2D network's patch must have depth 1: it sees one slice.
+ */
+export function sliceSizeFrom(config: TracocoConfig): readonly [number, number] | null {
+  if (ARCHITECTURE_FACTS[config.model.architecture].spatialDims === 3) return null;
+  const patch = config.data.patch;
+  if (patch[2] !== 1) {
+    throw new TracocoError(`${config.model.architecture} trains on axial slices: the patch must be [x, y, 1], got [${patch.join(', ')}]`, { field: 'data.patch' });
+  }
+  return config.data.slice_size;
 }
 
 export function augmentOptionsFrom(config: TracocoConfig): Partial<AugmentOptions> {

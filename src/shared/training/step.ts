@@ -13,7 +13,8 @@
  * PyTorch DDP without SyncBatchNorm).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions, SegmentationNetwork } from '../model/index.js';
+import type { SegmentationNetwork } from '../model/index.js';
+import { forward3d } from './forward.js';
 import {
   crcLoss,
   pseudoLabelCrossEntropy,
@@ -306,9 +307,4 @@ export function sliceBox(t: tf.Tensor5D, i: number, box: Box3): tf.Tensor4D {
 
 function copyOf(t: tf.Tensor): Float32Array {
   return Float32Array.from(t.dataSync() as Float32Array);
-}
-
-/** The step trains on volumes: a 3D network's logits (stepSettingsFrom refuses a 2D one). */
-function forward3d(model: SegmentationNetwork, x: tf.Tensor5D, opts: ForwardOptions): tf.Tensor5D {
-  return model.forward(x, opts) as tf.Tensor5D;
 }
