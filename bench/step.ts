@@ -13,8 +13,10 @@ import { runIfMain } from './lib/spec.js';
 import { median, round } from './lib/stats.js';
 import { pytorchUnavailable, runPytorchPeer, type PeerResult } from './lib/pytorch-peer.js';
 import { vnetConvFlops } from './vnet.js';
+import { ARCHITECTURES, type Architecture } from '../src/shared/names.js';
 
 interface StepBenchOptions extends Record<string, unknown> {
+  architecture: Architecture;
   patch: Shape3;
   filters: number;
   batch: number;
@@ -32,7 +34,8 @@ export const spec: BenchSpec<StepBenchOptions> = {
   name: 'step',
   description: 'one full co-training step (both models, all forwards and backwards): ms',
   options: [
-    { flags: '--patch <XxYxZ>', description: 'patch size (each a multiple of 16)', parse: shapeXYZ, default: [64, 64, 48] },
+    { flags: '--architecture <name>', description: 'vnet, unet3d, or unet2d (slices: give --patch XxYx1)', parse: oneOf(ARCHITECTURES), default: 'vnet' },
+    { flags: '--patch <XxYxZ>', description: 'patch size (each a multiple of 16; unet2d: XxYx1)', parse: shapeXYZ, default: [64, 64, 48] },
     { flags: '--filters <n>', description: 'VNet base filters', parse: positiveInt, default: 8 },
     { flags: '--normalization <kind>', description: 'batchnorm (reference) or instancenorm (the demo)', parse: oneOf(['batchnorm', 'instancenorm'] as const), default: 'batchnorm' },
     { flags: '--batch <n>', description: 'volumes per step (half labelled)', parse: positiveInt, default: 4 },
@@ -58,13 +61,14 @@ export const spec: BenchSpec<StepBenchOptions> = {
       {
         name: 'bench',
         data: { patch: o.patch },
-        model: { filters: o.filters, normalization: o.normalization },
+        model: { architecture: o.architecture, filters: o.filters, normalization: o.normalization },
         train: { batch_size: o.batch, pairing: o.pairing, kl: o.kl },
       },
       'bench step',
     );
     // Volumes a bit larger than the patch, so crops and translation pairs are real.
-    const volume: Shape3 = [o.patch[0] + 16, o.patch[1] + 16, o.patch[2] + 8];
+    // (Slices of a 2D network are depth-1 patches of the same volumes, at least 16 deep.)
+    const volume: Shape3 = [o.patch[0] + 16, o.patch[1] + 16, Math.max(16, o.patch[2] + 8)];
     const cases = new Map(
       Array.from({ length: o.batch }, (_, i) => {
         const c = generatePhantomCase({ seed: 1, index: i, shape: volume });
@@ -95,17 +99,24 @@ export const spec: BenchSpec<StepBenchOptions> = {
       }
       return times;
     };
+    if (o.vsPytorch && o.architecture !== 'vnet') throw new Error('--vs-pytorch: the PyTorch peer step is the VNet one');
     const peer = o.vsPytorch ? await peerSide(o, measure) : null;
     const times = peer ? peer.ours : await measure();
     const profile = o.profile ? await profileKernels(() => stepOnce(iteration++)) : undefined;
     for (const r of replicas) r.dispose();
-    const flops = await vnetConvFlops({ inChannels: 1, classes: 2, filters: o.filters, normalization: 'batchnorm', dropout: true }, o.patch, o.batch);
-    // Per model: pseudo-label forward + f, u (and s for intra) forward+backward (backward = 2x forward).
-    const gradPasses = o.pairing === 'intra' ? 3 : 2;
-    const noGradPasses = o.pairing === 'intra' ? 1 : 2;
-    const convFlops = 2 * flops.forward * (noGradPasses + 3 * gradPasses);
     const ms = median(times);
+    // The convolution work is counted for the VNet (the figure the PyTorch comparison uses).
+    let convFigures = {};
+    if (o.architecture === 'vnet') {
+      const flops = await vnetConvFlops({ inChannels: 1, classes: 2, filters: o.filters, normalization: 'batchnorm', dropout: true }, o.patch, o.batch);
+      // Per model: pseudo-label forward + f, u (and s for intra) forward+backward (backward = 2x forward).
+      const gradPasses = o.pairing === 'intra' ? 3 : 2;
+      const noGradPasses = o.pairing === 'intra' ? 1 : 2;
+      const convFlops = 2 * flops.forward * (noGradPasses + 3 * gradPasses);
+      convFigures = { conv_gflop_per_step: round(convFlops / 1e9, 1), effective_gflops: round(convFlops / 1e9 / (ms / 1000), 1) };
+    }
     return {
+      architecture: o.architecture,
       backend: backend.name,
       patch: o.patch,
       filters: o.filters,
@@ -115,8 +126,7 @@ export const spec: BenchSpec<StepBenchOptions> = {
       runs: o.runs,
       ms_per_step: round(ms, 1),
       ms_min: round(Math.min(...times), 1),
-      conv_gflop_per_step: round(convFlops / 1e9, 1),
-      effective_gflops: round(convFlops / 1e9 / (ms / 1000), 1),
+      ...convFigures,
       rss_peak_mb: round(process.resourceUsage().maxRSS / 1024, 0),
       ...(peer ? { pytorch: peer.pytorch } : {}),
       ...(profile ? { profile } : {}),
