@@ -53,7 +53,7 @@ export class StepPlanner {
     const unlabeledIds = semi ? picked.unlabeled.map((i) => this.cases.unlabeled[i]!) : [];
     const ids = [...labeledIds, ...unlabeledIds];
     const shapes = ids.map((id) => this.cases.shapes.get(id)!);
-    const cutmix = semi && this.config.train.cutmix;
+    const cutmix = semi && (this.config.train.cutmix || this.config.train.cutmix_both);
     const plan = planBatch(seed, iteration, shapes, this.config.data.patch, augmentOptionsFrom(this.config), cutmix);
     return { shard, labeledIds, unlabeledIds, plan };
   }
