@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { decodeSafetensors } from '../../src/shared/checkpoint/index.js';
 import { join } from 'node:path';
 import { initBackend } from '../../src/shared/backend/index.js';
 import { validateConfig, type TracocoConfig } from '../../src/shared/config/index.js';
@@ -24,14 +25,14 @@ let backend = 'cpu';
 
 const METRICS = ['dice', 'jaccard', 'hd95', 'asd'] as const;
 
-function acdcLikeConfig(data: Record<string, unknown> = {}): TracocoConfig {
+function acdcLikeConfig(data: Record<string, unknown> = {}, train: Record<string, unknown> = {}, model: Record<string, unknown> = {}): TracocoConfig {
   return validateConfig(
     {
       name: 'cardiac',
       seed: 3,
       data: { root: dataRoot, labeled: 2, classes: 4, patch: [16, 16, 16], ...data },
-      model: { architecture: 'vnet', filters: 4 },
-      train: { batch_size: 4, max_iterations: 2, rampup_length: 1, cutmix_both: true, pseudo_label_lcc: true, pseudo_dice: true, crc: 'reference' },
+      model: { architecture: 'vnet', filters: 4, ...model },
+      train: { batch_size: 4, max_iterations: 2, rampup_length: 1, cutmix_both: true, pseudo_label_lcc: true, pseudo_dice: true, crc: 'reference', ...train },
       eval: { every: 0, split: 'test', patch: [16, 16, 16], stride_xy: 8, stride_z: 8, batch: 4, slices: false },
       checkpoint: { every: 2 },
     },
@@ -82,6 +83,28 @@ describe('multi-class training (4-class cardiac phantom)', () => {
     assert.ok(Math.abs((report.cases[0].dice + report.cases[1].dice) / 2 - report.dice) < 1e-12, 'the top-level Dice is the mean over cases');
     // The same checkpoint scores the same in training's evaluation and in `tracoco eval`.
     assert.deepEqual(report.cases.map((c: { dice: number }) => c.dice), evals[0].cases.map((c: { dice: number }) => c.dice));
+  });
+
+  // The workers all-reduce the per-class Dice sums (supervised and pseudo-label) between replicas.
+  test('2 pairs with batch 2 each give the weights of 1 pair with batch 4', async () => {
+    // Instance normalisation: no batch statistics, so a replica's half batch is normalised as in the whole.
+    const run = async (name: string, pairs: number, batch: number) => {
+      const out = join(tmp.path, name);
+      const config = acdcLikeConfig({}, { batch_size: batch, shards: 2, exchange_dtype: 'float32', max_iterations: 3 }, { normalization: 'instancenorm' });
+      await runLocal({ config, out, logger: silentLogger, backend, pairs });
+      return out;
+    };
+    const [two, one] = [await run('pairs-2', 2, 2), await run('pairs-1', 1, 4)];
+    for (const f of ['model1.safetensors', 'model2.safetensors']) {
+      const [a, b] = [two, one].map((dir) => decodeSafetensors(new Uint8Array(readFileSync(join(dir, f))), f).tensors);
+      let worst = 0;
+      for (const [k, t] of a!) {
+        if (t.dtype !== 'float32') continue;
+        const [x, y] = [t.data as Float32Array, b!.get(k)!.data as Float32Array];
+        for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+      }
+      assert.ok(worst <= 1e-5, `${f}: max |2 pairs − 1 pair| = ${worst}`);
+    }
   });
 
   test('a label value outside data.classes stops training with a TracocoError naming the file', async () => {
