@@ -152,6 +152,18 @@ describe('co-training step with 4 classes', () => {
     }
   });
 
+  test('steps with every ACDC option leave no tensors behind', async () => {
+    const cfg = config({ crc: 'reference', cutmix_both: true, pseudo_label_lcc: true, pseudo_dice: true });
+    const rb = batch(cfg);
+    const r = Replica.fresh(cfg, 1);
+    const run = async () => dispose(await computeGradients(r.model, rb, craftedViews(4), r.settings, { seed: 7, iteration: 0, role: 1, consistencyWeight: 1, replicas: 1 }));
+    await run();
+    const baseline = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await run();
+    assert.equal(tf.memory().numTensors, baseline);
+    r.dispose();
+  });
+
   test('two replicas on half batches sum to one replica on the whole batch (multi-class Dice sums all-reduced)', async () => {
     // Instance normalisation: no batch statistics, so the halves see exactly what the whole does.
     const cfg = config({ crc: 'reference', cutmix_both: true, pseudo_label_lcc: true, pseudo_dice: true }, { normalization: 'instancenorm' });
