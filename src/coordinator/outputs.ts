@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { configToYaml, type TracocoConfig } from '../shared/config/index.js';
 import { TracocoError } from '../shared/errors.js';
 import { writeFileAtomic } from '../shared/io/index.js';
+import { meanClassScores } from '../shared/metrics/index.js';
 import type { EvalDoneMessage, ObjectStore, Role } from '../shared/protocol/index.js';
 import type { RunState } from './run-state.js';
 
@@ -34,7 +35,7 @@ export class RunOutputs {
   }
 
   async writeEval(r: EvalDoneMessage): Promise<void> {
-    appendFileSync(join(this.dir, 'evals.jsonl'), JSON.stringify({ iteration: r.iteration, model: r.role, mean: r.mean, cases: r.cases }) + '\n');
+    appendFileSync(join(this.dir, 'evals.jsonl'), JSON.stringify({ iteration: r.iteration, model: r.role, mean: r.mean, classes: meanClassScores(r.cases), cases: r.cases }) + '\n');
     for (const s of r.slices) await writeFileAtomic(join(this.dir, 'eval', `${s.id}_model${r.role}.png`), s.png);
   }
 

@@ -78,7 +78,7 @@ export class StepPlanner {
     }
     const ids = [...labeledIds, ...unlabeledIds];
     const shapes = ids.map((id) => this.cases.shapes.get(id)!);
-    const cutmix = semi && this.config.train.cutmix;
+    const cutmix = semi && (this.config.train.cutmix || this.config.train.cutmix_both);
     const plan = planBatch(seed, iteration, shapes, this.config.data.patch, augmentOptionsFrom(this.config), cutmix, slices);
     return { shard, labeledIds, unlabeledIds, plan };
   }

@@ -16,6 +16,7 @@ import { decodeCheckpoint } from '../shared/checkpoint/index.js';
 import { type CachedCase } from '../shared/training/assemble.js';
 import { peerViewsBytes, type PeerViews } from '../shared/training/exchange.js';
 import { computeGradients, computePeerViews, type StepStatistics } from '../shared/training/step.js';
+import { flattenStatistics, unflattenStatistics } from '../shared/training/statistics.js';
 import { Mailbox } from '../shared/mailbox.js';
 import { recordOf, STEP_PHASES, type PhaseSeconds, type StepPhase } from '../shared/names.js';
 import { flattenGradients, Replica, unflattenGradients } from './replica.js';
@@ -54,8 +55,6 @@ interface Assignment {
   replica: Replica;
   rank: number;
 }
-
-const STATS_KEYS: (keyof StepStatistics)[] = ['diceIntersection', 'dicePrediction', 'diceTarget', 'crcPositive', 'crcNegative', 'views'];
 
 export class TrainingWorker {
   private readonly s: ReturnType<typeof subjects>;
@@ -286,8 +285,8 @@ export class TrainingWorker {
     }
     const replicas = assign.replicas.length;
     const reduceStats = async (local: StepStatistics): Promise<StepStatistics> => {
-      const summed = await this.allReduce(a, m, 'stats', Float64Array.from(STATS_KEYS.map((k) => local[k])), timeout);
-      return Object.fromEntries(STATS_KEYS.map((k, i) => [k, summed[i]!])) as unknown as StepStatistics;
+      const summed = await this.allReduce(a, m, 'stats', flattenStatistics(local), timeout);
+      return unflattenStatistics(summed, local);
     };
     const result = await timed('backward', () =>
       computeGradients(replica.model, rb, peer, replica.settings, { ...ctx, consistencyWeight: m.consistencyWeight, replicas, reduce: reduceStats }),

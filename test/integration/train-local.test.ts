@@ -77,6 +77,12 @@ describe('local training (coordinator + workers in one process)', () => {
     assert.equal(report.cases.length, 2);
     const mean = report.cases.reduce((s: number, c: { dice: number }) => s + c.dice, 0) / 2;
     assert.ok(Math.abs(mean - report.dice) < 1e-12, 'the reported Dice is the mean over cases');
+    // Two classes: the one foreground class's scores are the case's and the report's numbers exactly.
+    assert.deepEqual(report.classes.map((c: { class: number }) => c.class), [1]);
+    for (const k of ['dice', 'jaccard', 'hd95', 'asd']) {
+      assert.equal(report.classes[0][k], report[k], k);
+      for (const c of report.cases) assert.equal(c.classes[0][k], c[k], `${c.id} ${k}`);
+    }
     assert.equal(readdirSync(slices).filter((f) => f.endsWith('.png')).length, 2);
 
     const post = runCli([...args, ...window, '--post-process', '--json'], { timeoutMs: 120_000 });

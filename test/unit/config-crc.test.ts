@@ -25,11 +25,19 @@ test('an unknown train.crc is a TracocoError naming the field and the choices', 
   );
 });
 
-test('the step settings keep crc as on/off; reference is refused until the step passes the form on', () => {
-  assert.equal(stepSettingsFrom(validateConfig({}, 'test')).crc, true);
+test('the step settings keep crc as on/off and pass the form on', () => {
+  const least = stepSettingsFrom(validateConfig({}, 'test'));
+  assert.equal(least.crc, true);
+  assert.equal(least.crcForm, 'least-likely');
   assert.equal(stepSettingsFrom(validateConfig({ train: { crc: false } }, 'test')).crc, false);
-  assert.throws(
-    () => stepSettingsFrom(validateConfig({ train: { crc: 'reference' } }, 'test')),
-    (e: unknown) => e instanceof TracocoError && /field 'train\.crc'/.test(e.message),
-  );
+  const reference = stepSettingsFrom(validateConfig({ train: { crc: 'reference' } }, 'test'));
+  assert.equal(reference.crc, true);
+  assert.equal(reference.crcForm, 'reference');
+});
+
+test('the ACDC options default off and reach the step settings', () => {
+  const off = stepSettingsFrom(validateConfig({}, 'test'));
+  assert.deepEqual([off.cutmixBoth, off.pseudoLabelLcc, off.pseudoDice], [false, false, false]);
+  const on = stepSettingsFrom(validateConfig({ train: { cutmix_both: true, pseudo_label_lcc: true, pseudo_dice: true } }, 'test'));
+  assert.deepEqual([on.cutmixBoth, on.pseudoLabelLcc, on.pseudoDice], [true, true, true]);
 });

@@ -42,7 +42,11 @@ export function sampleMessages(): Record<MessageType, Message> {
     },
     'eval-done': {
       v, type: 'eval-done', runId: 'run-9', workerId: 'w-2', evalId: 'e-1', role: 1, iteration: 100, mean: metrics,
-      cases: [{ id: 'case_00', ...metrics }, { id: 'case_01', ...metrics, dice: Number.NaN }], slices: [{ id: 'case_00', png: bytes(300, 4) }],
+      cases: [
+        { id: 'case_00', ...metrics, classes: [{ class: 1, ...metrics }] },
+        { id: 'case_01', ...metrics, dice: Number.NaN, classes: [{ class: 1, ...metrics, dice: Number.NaN }, { class: 2, ...metrics }] },
+      ],
+      slices: [{ id: 'case_00', png: bytes(300, 4) }],
     },
     'checkpoint-done': { v, type: 'checkpoint-done', runId: 'run-9', workerId: 'w-1', epoch: 1, role: 1, iteration: 100, weights: 'ckpt/100/model1.safetensors', optimizer: 'ckpt/100/model1.opt' },
     'worker-error': { v, type: 'worker-error', runId: 'run-9', workerId: 'w-3', epoch: 2, error: 'out of memory' },

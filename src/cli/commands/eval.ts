@@ -6,6 +6,8 @@ import { createLogger } from '../../shared/log.js';
 import { formatShape, type Shape3 } from '../../shared/volume.js';
 import { oneOf, positiveInt, positiveNumber, printResult, shapeXYZ } from '../options.js';
 import type { SegmentationMetrics } from '../../shared/metrics/index.js';
+import type { ClassMetrics } from '../../shared/metrics/class-metrics.js';
+import type { CaseScores } from '../../shared/evaluation/index.js';
 
 interface EvalFlags {
   checkpoint: string;
@@ -23,9 +25,12 @@ interface EvalFlags {
   json?: boolean;
 }
 
+/** The top-level metrics are the mean over cases of each case's mean over foreground classes. */
 export interface EvalReport extends SegmentationMetrics {
   checkpoint: string;
-  cases: (SegmentationMetrics & { id: string })[];
+  /** Each foreground class 1…C−1 averaged over the cases. */
+  classes: ClassMetrics[];
+  cases: CaseScores[];
 }
 
 /** `tracoco eval` (GUIDE §3, §5): the reference sliding-window evaluation of a checkpoint. */
@@ -45,7 +50,7 @@ export function registerEval(program: Command): void {
     .option('--scale <f>', "the model's training scale (data.scale): predict on the image resampled by it, score on the stored grid", positiveNumber, 1)
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
     .option('--slices <dir>', 'write a PNG of the middle slices per case to this directory')
-    .option('--json', 'print {dice, jaccard, hd95, asd, cases:[...]} as one JSON object')
+    .option('--json', 'print {dice, jaccard, hd95, asd, classes:[{class, dice, ...}], cases:[...]} as one JSON object')
     .action(async (flags: EvalFlags) => {
       const report = await runEval(flags);
       printResult(Boolean(flags.json), report, () => reportTable(report));
@@ -60,7 +65,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
   const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
   const { evaluateCase, renderMiddleSlices } = await import('../../shared/evaluation/index.js');
   const { checkWindowPatch, evalModePredictor } = await import('../../shared/inference/index.js');
-  const { meanMetrics } = await import('../../shared/metrics/index.js');
+  const { meanClassScores, meanMetrics } = await import('../../shared/metrics/index.js');
   const io = await import('../../shared/io/index.js');
   checkWindowPatch(flags.patch, null, '--patch');
   const model = await loadCheckpoint(flags.checkpoint);
@@ -87,13 +92,14 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
         scale: flags.scale,
       });
       cases.push(r.metrics);
-      logger.info('eval.case', { ...r.metrics, done: cases.length, total: sources.length });
+      const { classes: perClass, ...mean } = r.metrics;
+      logger.info('eval.case', { ...mean, classes: perClass.map((m) => m.dice), done: cases.length, total: sources.length });
       if (flags.slices) await io.writeFileAtomic(join(flags.slices, `${c.id}.png`), renderMiddleSlices(c.image, c.label, r.prediction, c.shape));
     }
   } finally {
     model.dispose();
   }
-  return { checkpoint: flags.checkpoint, ...meanMetrics(cases), cases };
+  return { checkpoint: flags.checkpoint, ...meanMetrics(cases), classes: meanClassScores(cases), cases };
 }
 
 interface SourceCase {
@@ -119,7 +125,9 @@ function caseSources(flags: EvalFlags, io: typeof import('../../shared/io/index.
 function reportTable(r: EvalReport): string {
   const row = (name: string, m: SegmentationMetrics) =>
     `${name.padEnd(24)} ${fmt(m.dice)}  ${fmt(m.jaccard)}  ${fmt(m.hd95)}  ${fmt(m.asd)}`;
-  return [`${'case'.padEnd(24)} ${'dice'.padStart(8)}  ${'jaccard'.padStart(8)}  ${'95hd'.padStart(8)}  ${'asd'.padStart(8)}`, ...r.cases.map((c) => row(c.id, c)), row('mean', r)].join('\n');
+  // Per-class rows only when there is more than one foreground class (else they repeat the mean).
+  const classRows = r.classes.length > 1 ? r.classes.map((m) => row(`mean class ${m.class}`, m)) : [];
+  return [`${'case'.padEnd(24)} ${'dice'.padStart(8)}  ${'jaccard'.padStart(8)}  ${'95hd'.padStart(8)}  ${'asd'.padStart(8)}`, ...r.cases.map((c) => row(c.id, c)), ...classRows, row('mean', r)].join('\n');
 }
 
 function fmt(v: number): string {

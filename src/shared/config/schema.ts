@@ -91,6 +91,15 @@ export const trainSchema = z
     kl: z.enum(['class', 'reference']).default('reference'),
     /** 3D CutMix of model 2's unlabelled input and pseudo-labels. */
     cutmix: z.boolean().default(true),
+    /** CutMix both models' unlabelled inputs and pseudo-labels (the published ACDC code), not only model 2's. */
+    cutmix_both: z.boolean().default(false),
+    /**
+     * Keep only each class's largest connected component (26-connected) of the peer's pseudo-labels,
+     * other voxels' probabilities zeroed (the published ACDC filter, GUIDE §5b).
+     */
+    pseudo_label_lcc: z.boolean().default(false),
+    /** Unsupervised term (CRC + multi-class Dice of the prediction vs the argmax pseudo-label) / 2 (ACDC). */
+    pseudo_dice: z.boolean().default(false),
     /**
      * CRC's negative term (GUIDE §5b): `least-likely` (the LA code: NLL of 1 − q against the least
      * likely class × min p) or `reference` (the published ACDC code: mean over (voxel, class) of

@@ -1,8 +1,9 @@
 /**
  * The reference evaluation protocol for one case (GUIDE §5): eval-mode sliding-window inference
  * (min-max normalised input, softmax averaged over windows, argmax), optional removal of
- * 26-connected components under 8000 voxels, then Dice/Jaccard/95HD/ASD in voxels. With more
- * than two classes each foreground class is scored and the scores averaged.
+ * 26-connected components under 8000 voxels, then Dice/Jaccard/95HD/ASD in voxels. Each
+ * foreground class 1…C−1 is scored (GUIDE §5b) and the scores averaged; with two classes the
+ * mean is class 1's scores.
  *
  * A model trained at `data.scale` ≠ 1 predicts on the image resampled to its training scale; the
  * probabilities are resampled back to the stored grid (trilinear) before the argmax, so the
@@ -11,7 +12,8 @@
 import { argmaxLabels, slidingWindowPredict, type WindowPredictor } from '../inference/index.js';
 import { normalizeMinMax } from '../data/intensity.js';
 import { resampleLinear, scaledShape } from '../data/resample.js';
-import { caseMetrics, meanMetrics, removeSmallComponents, DEFAULT_MIN_COMPONENT_VOXELS, type SegmentationMetrics } from '../metrics/index.js';
+import { removeSmallComponents, DEFAULT_MIN_COMPONENT_VOXELS, type SegmentationMetrics } from '../metrics/index.js';
+import { perClassMetrics, type ClassMetrics } from '../metrics/class-metrics.js';
 import type { Shape3 } from '../volume.js';
 
 export type InputNormalization = 'minmax' | 'none';
@@ -29,8 +31,11 @@ export interface EvaluationSettings {
   scale?: number;
 }
 
+/** A case's scores: the mean over the foreground classes, and each class's. */
+export type CaseScores = SegmentationMetrics & { id: string; classes: ClassMetrics[] };
+
 export interface EvaluatedCase {
-  metrics: SegmentationMetrics & { id: string };
+  metrics: CaseScores;
   /** Predicted labels [X, Y, Z]. */
   prediction: Uint8Array;
 }
@@ -67,13 +72,16 @@ export async function predictAtScale(predict: WindowPredictor, c: Omit<Evaluatio
   return { classes: result.classes, probabilities };
 }
 
-/** Metrics of a predicted label map against the reference (foreground classes averaged). */
-export function scoreLabels(prediction: Uint8Array, label: Uint8Array, shape: Shape3, classes: number): SegmentationMetrics {
-  const perClass: SegmentationMetrics[] = [];
-  for (let k = 1; k < Math.max(2, classes); k++) {
-    perClass.push(caseMetrics(binaryMask(prediction, k), binaryMask(label, k), shape));
-  }
-  return perClass.length === 1 ? perClass[0]! : meanMetrics(perClass);
+/**
+ * Metrics of a predicted label map against the reference: the mean over foreground classes and
+ * each class's. A label value ≥ classes is a TracocoError naming `label`.
+ */
+export function scoreLabels(prediction: Uint8Array, label: Uint8Array, shape: Shape3, classes: number): SegmentationMetrics & { classes: ClassMetrics[] } {
+  const scored = perClassMetrics(prediction, label, shape, Math.max(2, classes));
+  const [only] = scored.classes;
+  // One foreground class: its own numbers, not a mean of one (bit-identical to the binary scores).
+  const mean = scored.classes.length === 1 ? { dice: only!.dice, jaccard: only!.jaccard, hd95: only!.hd95, asd: only!.asd } : scored.mean;
+  return { ...mean, classes: scored.classes };
 }
 
 /** The reference post-processing, per foreground class. */

@@ -44,3 +44,10 @@ export function perClassMetrics(
   }
   return { classes: perClass, mean: meanMetrics(perClass) };
 }
+
+/** Each foreground class's scores averaged over `cases` (NaN left out, as `meanMetrics`). */
+export function meanClassScores(cases: readonly { classes: readonly ClassMetrics[] }[]): ClassMetrics[] {
+  const byClass = new Map<number, ClassMetrics[]>();
+  for (const c of cases) for (const m of c.classes) byClass.set(m.class, [...(byClass.get(m.class) ?? []), m]);
+  return [...byClass].sort(([a], [b]) => a - b).map(([k, list]) => ({ class: k, ...meanMetrics(list) }));
+}

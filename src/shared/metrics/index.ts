@@ -32,4 +32,4 @@ export {
 } from './class-components.js';
 export { DEFAULT_MIN_COMPONENT_VOXELS, largestComponent, removeSmallComponents } from './post-process.js';
 export { caseMetrics, meanMetrics, METRIC_NAMES, type SegmentationMetrics } from './case-metrics.js';
-export { perClassMetrics, type ClassMetrics, type PerClassMetrics } from './class-metrics.js';
+export { meanClassScores, perClassMetrics, type ClassMetrics, type PerClassMetrics } from './class-metrics.js';

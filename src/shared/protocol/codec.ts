@@ -114,7 +114,8 @@ const MESSAGE_FIELDS: Record<MessageType, FieldTable> = {
   },
   'eval-done': {
     ...fromWorker, evalId: 'string', role: 'role', iteration: 'number', mean: 'object', ...metrics('mean.'),
-    cases: 'array', 'cases[].id': 'string', ...metrics('cases[].'), slices: 'array', 'slices[].id': 'string', 'slices[].png': 'Uint8Array',
+    cases: 'array', 'cases[].id': 'string', ...metrics('cases[].'),
+    'cases[].classes': 'array', 'cases[].classes[].class': 'number', ...metrics('cases[].classes[].'), slices: 'array', 'slices[].id': 'string', 'slices[].png': 'Uint8Array',
   },
   'checkpoint-done': { ...fromWorker, epoch: 'number', role: 'role', iteration: 'number', weights: 'string', optimizer: 'string' },
   'worker-error': { ...fromWorker, epoch: 'number', error: 'string' },

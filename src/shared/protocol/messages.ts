@@ -7,6 +7,7 @@
 import type { TracocoConfig } from '../config/index.js';
 import type { BatchPlan } from '../data/index.js';
 import type { SegmentationMetrics } from '../metrics/index.js';
+import type { ClassMetrics } from '../metrics/class-metrics.js';
 import type { LossTerms, PhaseSeconds } from '../names.js';
 import type { PeerViews } from './payloads.js';
 
@@ -91,7 +92,8 @@ export interface EvalDoneMessage extends Envelope, RunScoped {
   role: Role;
   iteration: number;
   mean: SegmentationMetrics;
-  cases: (SegmentationMetrics & { id: string })[];
+  /** Per case: the mean over the foreground classes, and each class 1…C−1's scores. */
+  cases: (SegmentationMetrics & { id: string; classes: ClassMetrics[] })[];
   /** PNG of the middle slices per case (written to <out>/eval/ by the coordinator). */
   slices: { id: string; png: Uint8Array }[];
 }

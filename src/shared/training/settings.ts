@@ -7,18 +7,20 @@ import type { StepSettings } from './step.js';
 
 export function stepSettingsFrom(config: TracocoConfig): StepSettings {
   const t = config.train;
+  // A 2D network's patch must be a slice: refused here, before any step.
   sliceSizeFrom(config);
-  // The step computes the `least-likely` form only; refuse `reference` rather than ignore it.
-  if (t.crc === 'reference') {
-    throw new TracocoError(`'reference' is not supported by the training step yet (use least-likely)`, { field: 'train.crc' });
-  }
   return {
     classes: config.data.classes,
     semiSupervised: t.semi_supervised,
     pairing: t.pairing,
     kl: t.kl,
     cutmix: t.cutmix,
+    cutmixBoth: t.cutmix_both,
+    pseudoLabelLcc: t.pseudo_label_lcc,
+    pseudoDice: t.pseudo_dice,
     crc: t.crc !== false,
+    // false (the plain-CE ablation) computes no CRC; the form is then unused.
+    crcForm: t.crc === false ? 'least-likely' : t.crc,
     translationLoss: t.translation_loss,
     threshold: t.threshold,
     negThreshold: t.neg_threshold,

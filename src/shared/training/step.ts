@@ -18,12 +18,16 @@ import { forward3d } from './forward.js';
 import {
   crcLoss,
   pseudoLabelCrossEntropy,
-  supervisedLoss,
   translationLoss,
   translationTarget,
+  type CrcForm,
   type TranslationMode,
 } from '../losses/index.js';
+import { multiClassSupervisedLoss, pseudoLabelDiceLoss } from '../losses/multiclass.js';
 import { crossEntropy, DICE_SMOOTH, foregroundProbability } from '../losses/supervised.js';
+import { classDiceSums, classDiceSurrogate, classDiceValue } from './dice-statistics.js';
+import { mixesInput, pseudoLabelsFor } from './pseudo-labels.js';
+import { emptyStatistics, type StatisticsReducer, type StepStatistics } from './statistics.js';
 import { boxShape, boxVoxels, type Box3 } from '../data/index.js';
 import { packUnitInterval, unpackUnitInterval, type ExchangeDtype, type PeerViews } from './exchange.js';
 import {
@@ -47,8 +51,16 @@ export interface StepSettings {
   kl: TranslationMode;
   /** CutMix model 2's unlabelled input and pseudo-labels. */
   cutmix: boolean;
+  /** CutMix both models' (the ACDC code). */
+  cutmixBoth: boolean;
+  /** Keep only each class's largest connected component of the peer's pseudo-labels (ACDC). */
+  pseudoLabelLcc: boolean;
+  /** Unsupervised term (CRC + multi-class Dice vs the argmax pseudo-label) / 2 (ACDC). */
+  pseudoDice: boolean;
   /** false: plain CE on argmax pseudo-labels (ablation). */
   crc: boolean;
+  /** CRC's negative term (losses/crc.ts). */
+  crcForm: CrcForm;
   translationLoss: boolean;
   threshold: number;
   negThreshold: number;
@@ -70,18 +82,7 @@ export interface StepGradients {
   confidentRatio: { positive: number; negative: number };
 }
 
-/** Global statistics the loss normalisation needs (see the module comment). */
-export interface StepStatistics {
-  diceIntersection: number;
-  dicePrediction: number;
-  diceTarget: number;
-  crcPositive: number;
-  crcNegative: number;
-  views: number;
-}
-
-/** Sums this replica's statistics with the other replicas' (identity with one replica). */
-export type StatisticsReducer = (local: StepStatistics) => Promise<StepStatistics>;
+export type { StatisticsReducer, StepStatistics } from './statistics.js';
 
 export interface GradientContext extends StepContext {
   consistencyWeight: number;
@@ -126,10 +127,14 @@ export async function computeGradients(
   const C = settings.classes;
   const w = semi ? ctx.consistencyWeight : 0;
 
-  const pseudo = semi ? pseudoForRole(unpackUnitInterval(peer!.pseudo), [B, X, Y, Z, C], rb, settings, role) : null;
+  const pseudo = semi ? pseudoLabelsFor(unpackUnitInterval(peer!.pseudo), [B, X, Y, Z, C], rb, settings, role) : null;
   const local = localStatistics(rb, pseudo, settings);
   const inputF = forwardFInput(rb, settings, ctx);
-  if (ctx.replicas > 1) Object.assign(local, diceStatistics(model, rb, inputF, settings, ctx));
+  const inputU = semi ? unlabeledInput(rb, settings, ctx) : null;
+  if (ctx.replicas > 1) {
+    Object.assign(local, diceStatistics(model, rb, inputF, settings, ctx));
+    if (settings.pseudoDice && pseudo) local.pseudoDice = pseudoDiceStatistics(model, rb, inputU!, pseudo, settings, ctx);
+  }
   const global = ctx.replicas > 1 && ctx.reduce ? await ctx.reduce(local) : local;
 
   const vars = [...model.params.entries()];
@@ -155,7 +160,7 @@ export async function computeGradients(
     const outF = forward3d(model, xF, { training: true, dropout: dropoutStreams(ctx, 'f', inputF.keys) });
     const labeledLogits = semi ? selectSlots(outF, rb.labeledSlots) : outF;
     const labels = tf.tensor4d(Int32Array.from(selectLabels(rb)), [rb.labeledSlots.length, X, Y, Z], 'int32');
-    const sup = supervisedTerm(labeledLogits, labels, global, ctx.replicas);
+    const sup = supervisedTerm(labeledLogits, labels, global, ctx.replicas, C);
     terms.ce = sup.ce;
     terms.dice = sup.dice;
     terms.supervised = 0.5 * (sup.ce + sup.dice);
@@ -178,14 +183,13 @@ export async function computeGradients(
   // Pass B: CRC (or plain CE) on the unlabelled slots of the (CutMixed) input.
   if (semi) {
     const passB = tf.variableGrads(() => {
-      const uValues = role === 2 && settings.cutmix ? cutMixSlots(rb.batch.f, batchShape(rb), rb.cutmix) : rb.batch.f;
-      const xU = tf.tensor5d(withInputNoise(uValues, noiseOf(settings), ctx, 'u', rb.slotKeys), batchShape(rb));
+      const xU = tf.tensor5d(inputU!, batchShape(rb));
       const outU = forward3d(model, xU, { training: true, dropout: dropoutStreams(ctx, 'u', rb.slotKeys) });
       const logits = selectSlots(outU, rb.unlabeledSlots);
       const target = tf.tensor5d(selectSlotValues(pseudo!, B, rb.unlabeledSlots), [rb.unlabeledSlots.length, X, Y, Z, C]);
       let crc: tf.Scalar;
       if (settings.crc) {
-        const r = crcLoss(logits, target, { threshold: settings.threshold, negThreshold: settings.negThreshold });
+        const r = crcLoss(logits, target, { threshold: settings.threshold, negThreshold: settings.negThreshold, form: settings.crcForm });
         confidentRatio.positive = r.positiveRatio;
         confidentRatio.negative = r.negativeRatio;
         const posShare = global.crcPositive > 0 ? local.crcPositive / global.crcPositive : 0;
@@ -195,6 +199,12 @@ export async function computeGradients(
         crc = tf.div(pseudoLabelCrossEntropy(logits, target), ctx.replicas);
       }
       terms.crc = crc.dataSync()[0]!;
+      if (settings.pseudoDice) {
+        // ACDC: the CRC term is averaged with the Dice against the argmax pseudo-label.
+        const dice = pseudoDiceTerm(logits, target, global, ctx.replicas, C);
+        crc = tf.mul(tf.add(crc, dice.loss), 0.5);
+        terms.crc = 0.5 * (terms.crc + dice.value);
+      }
       return tf.mul(crc, w) as tf.Scalar;
     }, vars.map(([, v]) => v));
     passB.value.dispose();
@@ -206,14 +216,9 @@ export async function computeGradients(
   return { grads, terms, confidentRatio };
 }
 
-/** The pseudo-labels this model trains on: the peer's, CutMixed for model 2. */
-function pseudoForRole(values: Float32Array, shape: number[], rb: ReplicaBatch, settings: StepSettings, role: 1 | 2): Float32Array {
-  return role === 2 && settings.cutmix ? cutMixSlots(values, shape, rb.cutmix) : values;
-}
-
 /** Counts known before any forward: CRC mask sizes (from the peer's probabilities) and views. */
 function localStatistics(rb: ReplicaBatch, pseudo: Float32Array | null, settings: StepSettings): StepStatistics {
-  const stats: StepStatistics = { diceIntersection: 0, dicePrediction: 0, diceTarget: 0, crcPositive: 0, crcNegative: 0, views: 0 };
+  const stats = emptyStatistics();
   stats.views = 2 * rb.batch.overlapF.filter((box) => boxVoxels(box) > 0).length;
   if (!pseudo) return stats;
   const C = settings.classes;
@@ -244,8 +249,14 @@ function forwardFInput(rb: ReplicaBatch, settings: StepSettings, ctx: StepContex
   return { keys, values: withInputNoise(fValues, noiseOf(settings), ctx, 'f', keys) };
 }
 
+/** The (CutMixed) unlabelled-pass input of every slot, with input noise. */
+function unlabeledInput(rb: ReplicaBatch, settings: StepSettings, ctx: StepContext): Float32Array {
+  const values = mixesInput(settings, ctx.role) ? cutMixSlots(rb.batch.f, batchShape(rb), rb.cutmix) : rb.batch.f;
+  return withInputNoise(values, noiseOf(settings), ctx, 'u', rb.slotKeys);
+}
+
 /**
- * Σpt, Σp², Σt² of this replica's labelled slots, from a forward without tape that repeats the
+ * Σpt, Σp², Σt² of this replica's labelled slots (per class for C > 2), from a forward without tape that repeats the
  * gradient pass's forward exactly (same input, noise and dropout, BN statistics left alone): only
  * needed when Dice must be normalised over several replicas.
  */
@@ -255,6 +266,10 @@ function diceStatistics(model: SegmentationNetwork, rb: ReplicaBatch, input: { k
     const xF = tf.tensor5d(input.values, [input.keys.length, X, Y, Z, 1]);
     const outF = forward3d(model, xF, { training: true, dropout: dropoutStreams(ctx, 'f', input.keys), updateStatistics: false });
     const logits = settings.semiSupervised ? selectSlots(outF, rb.labeledSlots) : outF;
+    if (settings.classes > 2) {
+      const labels = tf.tensor4d(Int32Array.from(selectLabels(rb)), logits.shape.slice(0, 4) as [number, number, number, number], 'int32');
+      return { diceClasses: classDiceSums(tf.softmax(logits), labels, settings.classes) };
+    }
     const p = foregroundProbability(logits);
     const t = tf.tensor4d(Float32Array.from(selectLabels(rb), (v) => (v === 1 ? 1 : 0)), p.shape as [number, number, number, number]);
     const sums = tf.stack([tf.sum(tf.mul(p, t)), tf.sum(tf.square(p)), tf.sum(t)]).dataSync();
@@ -262,10 +277,41 @@ function diceStatistics(model: SegmentationNetwork, rb: ReplicaBatch, input: { k
   });
 }
 
-function supervisedTerm(logits: tf.Tensor5D, labels: tf.Tensor4D, global: StepStatistics, replicas: number): { loss: tf.Scalar; ce: number; dice: number } {
+/** The unlabelled slots' Dice sums against the argmax pseudo-labels, from a forward without tape (as `diceStatistics`). */
+function pseudoDiceStatistics(model: SegmentationNetwork, rb: ReplicaBatch, inputU: Float32Array, pseudo: Float32Array, settings: StepSettings, ctx: StepContext): number[] {
+  const [B, X, Y, Z] = batchShape(rb);
+  const C = settings.classes;
+  return disposingScope(() => {
+    const outU = forward3d(model, tf.tensor5d(inputU, batchShape(rb)), { training: true, dropout: dropoutStreams(ctx, 'u', rb.slotKeys), updateStatistics: false });
+    const logits = selectSlots(outU, rb.unlabeledSlots);
+    const target = tf.tensor5d(selectSlotValues(pseudo, B, rb.unlabeledSlots), [rb.unlabeledSlots.length, X, Y, Z, C]);
+    return classDiceSums(tf.softmax(logits), tf.argMax(target, -1), C);
+  });
+}
+
+/**
+ * Multi-class Dice of the prediction against the argmax pseudo-label: `loss` differentiates to
+ * this replica's share of the gradient, `value` is its 1/R share of the global Dice.
+ */
+function pseudoDiceTerm(logits: tf.Tensor5D, target: tf.Tensor5D, global: StepStatistics, replicas: number, classes: number): { loss: tf.Scalar; value: number } {
   if (replicas === 1) {
-    const sup = supervisedLoss(logits, labels);
+    const loss = pseudoLabelDiceLoss(logits, target);
+    return { loss, value: loss.dataSync()[0]! };
+  }
+  const loss = classDiceSurrogate(tf.softmax(logits), tf.argMax(target, -1), classes, global.pseudoDice);
+  return { loss, value: classDiceValue(global.pseudoDice, classes) / replicas };
+}
+
+function supervisedTerm(logits: tf.Tensor5D, labels: tf.Tensor4D, global: StepStatistics, replicas: number, classes: number): { loss: tf.Scalar; ce: number; dice: number } {
+  if (replicas === 1) {
+    // C = 2: exactly the binary `supervisedLoss` (Dice on class 1); C > 2: the multi-class Dice.
+    const sup = multiClassSupervisedLoss(logits, labels);
     return { loss: sup.loss, ce: sup.ce.dataSync()[0]!, dice: sup.dice.dataSync()[0]! };
+  }
+  if (classes > 2) {
+    const ce = tf.div(crossEntropy(logits, labels), replicas) as tf.Scalar;
+    const surrogate = classDiceSurrogate(tf.softmax(logits), labels, classes, global.diceClasses);
+    return { loss: tf.mul(tf.add(ce, surrogate), 0.5) as tf.Scalar, ce: ce.dataSync()[0]!, dice: classDiceValue(global.diceClasses, classes) / replicas };
   }
   // Dice over all replicas: a surrogate linear in this replica's sums with the global
   // derivative as coefficients has exactly this replica's share of the gradient.
