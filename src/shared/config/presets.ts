@@ -69,7 +69,12 @@ export const presets: Record<string, Preset> = {
       name: 'acdc',
       data: { root: './data/acdc', labeled: 7, classes: 4, patch: [256, 256, 1], slice_size: [256, 256], brightness: [0.5, 1.5] },
       model: { architecture: 'unet2d', filters: 16, dropout: true },
-      train: { batch_size: 24, lr: 0.065, spatial_weight: 0.1, entropy_weight: 0.01, input_noise: 0.05, max_iterations: 50000 },
+      // The ACDC step: CutMix on both models, largest component per class on the pseudo-labels,
+      // (CRC + pseudo-label Dice) / 2 with the published multi-class CRC.
+      train: {
+        batch_size: 24, lr: 0.065, spatial_weight: 0.1, entropy_weight: 0.01, input_noise: 0.05, max_iterations: 50000,
+        cutmix_both: true, pseudo_label_lcc: true, pseudo_dice: true, crc: 'reference',
+      },
       eval: { patch: [256, 256, 1], stride_xy: 64, stride_z: 1 },
     },
     rows: [3, 7, 14].map((labeled) => ({ labeled, config: { train: { max_iterations: 50000 } } })),
