@@ -29,6 +29,11 @@ export interface EvaluationSettings {
   normalize?: InputNormalization;
   /** The training scale (`data.scale`, default 1). */
   scale?: number;
+  /**
+   * A 2D network's slice size (`data.slice_size`): each axial slice is resized to it before the
+   * prediction and the probabilities back after (the published ACDC evaluation); with `scale`.
+   */
+  sliceSize?: readonly [number, number];
 }
 
 /** A case's scores: the mean over the foreground classes, and each class's. */
@@ -58,8 +63,10 @@ export async function evaluateCase(predict: WindowPredictor, c: EvaluationCase, 
 /** Class probabilities `[X, Y, Z, classes]` on the stored grid of `c`, predicted at `settings.scale`. */
 export async function predictAtScale(predict: WindowPredictor, c: Omit<EvaluationCase, 'label'>, settings: EvaluationSettings): Promise<{ classes: number; probabilities: Float32Array }> {
   const scale = settings.scale ?? 1;
-  const grid = scale === 1 ? c.shape : scaledShape(c.shape, scale);
-  const resampled = scale === 1 ? c.image : resampleLinear(c.image, c.shape, grid);
+  const scaled = scale === 1 ? c.shape : scaledShape(c.shape, scale);
+  const grid: Shape3 = settings.sliceSize ? [settings.sliceSize[0], settings.sliceSize[1], scaled[2]] : scaled;
+  const same = grid.every((v, i) => v === c.shape[i]);
+  const resampled = same ? c.image : resampleLinear(c.image, c.shape, grid);
   const image = (settings.normalize ?? 'minmax') === 'minmax' ? normalizeMinMax(resampled) : resampled;
   const result = await slidingWindowPredict(predict, image, grid, {
     patch: settings.patch,
@@ -68,7 +75,7 @@ export async function predictAtScale(predict: WindowPredictor, c: Omit<Evaluatio
     batch: settings.batch,
     source: c.id,
   });
-  const probabilities = scale === 1 ? result.values : resampleLinear(result.values, grid, c.shape, result.classes);
+  const probabilities = same ? result.values : resampleLinear(result.values, grid, c.shape, result.classes);
   return { classes: result.classes, probabilities };
 }
 

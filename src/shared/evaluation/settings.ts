@@ -4,7 +4,8 @@ import type { EvaluationSettings } from './evaluate-case.js';
 
 export function evaluationSettingsFrom(config: TracocoConfig): EvaluationSettings {
   const e = config.eval;
-  return { patch: e.patch, strideXY: e.stride_xy, strideZ: e.stride_z, batch: e.batch, postProcess: e.post_process, scale: config.data.scale };
+  const sliceSize = config.model.architecture === 'unet2d' ? ([config.data.slice_size[0], config.data.slice_size[1]] as const) : undefined;
+  return { patch: e.patch, strideXY: e.stride_xy, strideZ: e.stride_z, batch: e.batch, postProcess: e.post_process, scale: config.data.scale, sliceSize };
 }
 
 /**
