@@ -283,4 +283,23 @@ describe('cluster training over NATS', { skip }, () => {
     m1.model.dispose();
     assert.equal(JSON.parse(readFileSync(join(out, 'state.json'), 'utf8')).iteration, 2);
   });
+
+  test('a unet2d (the acdc preset) co-trains on slices of the 4-class cardiac phantom over NATS, exchanging quantised 4-class views', async () => {
+    await freshServer();
+    const root = (await writePhantomDataset({ out: join(tmp.path, 'cardiac'), kind: 'cardiac', cases: 6, testCases: 2, shape: [32, 32, 16], seed: 7 })).root;
+    spawnWorkers(2, 'unet2d');
+    const out = join(tmp.path, 'unet2d');
+    const sets = ['train.pairing=cross', 'train.kl=class', 'data.slice_size=[32,32]', 'data.patch=[32,32,1]', 'model.filters=4', 'train.batch_size=4', 'train.rampup_length=1', 'eval.split=test', 'eval.patch=[32,32,1]', 'eval.stride_xy=16', 'eval.stride_z=1', 'checkpoint.every=2'];
+    const args = ['coordinator', '--config', 'acdc', '--nats', nats.url, '--data', root, '--out', out, '--workers', '2', '--labeled', '2', '--max-iterations', '2'];
+    const coordinator = startCli([...args, '--heartbeat-timeout-ms', '2000', '--step-timeout-s', '120', '--json', '--shutdown-workers', ...sets.flatMap((x) => ['--set', x])]);
+    assert.equal(await coordinator.exited(240_000), 0, coordinator.output().slice(-3000));
+    const steps = coordinator.events().filter((e) => e.event === 'train.step');
+    assert.ok(steps.length > 0 && steps.every((e) => (e.exchange_bytes as number) > 0), 'the pair exchanged views every step');
+    const m2 = await readCheckpoint(join(out, 'model2.safetensors'));
+    assert.equal(m2.model.architecture, 'unet2d');
+    assert.equal(m2.model.config.classes, 4);
+    m2.model.dispose();
+    const evals = readFileSync(join(out, 'evals.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { classes: { class: number }[] });
+    assert.ok(evals.length === 2 && evals.every((e) => e.classes.map((c) => c.class).join() === '1,2,3'), 'both models scored per class');
+  });
 });
