@@ -176,10 +176,9 @@ export class TrainingWorker {
           await this.handle(command);
         } catch (err) {
           this.log.error('worker.command_failed', { command: command.type, error: errorMessage(err) });
-          await this.options.transport.publish(
-            this.s.coordinator,
-            messages.workerError({ workerId: this.id, runId: command.runId, epoch: 'epoch' in command ? command.epoch : -1, error: `${command.type}: ${errorMessage(err)}` }),
-          );
+          const report = messages.workerError({ workerId: this.id, runId: command.runId, epoch: 'epoch' in command ? command.epoch : -1, error: `${command.type}: ${errorMessage(err)}` });
+          // The transport may be gone (the run was stopped by this very failure): never a rejection nobody handles.
+          await this.options.transport.publish(this.s.coordinator, report).catch((e: unknown) => this.log.warn('worker.error_not_sent', { error: errorMessage(e) }));
         }
       }
     } finally {
