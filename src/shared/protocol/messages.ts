@@ -15,8 +15,9 @@ import type { PeerViews } from './payloads.js';
  * 2: unread fields removed (assign.pairs, views.pair/fromRole, reduce.role/from, cases.purpose,
  * step-done.pair, heartbeat.iteration, resources beyond device/backend); every message but
  * `register` carries the run id, and a receiver drops messages of another run.
+ * 3: eval-done cases carry per-class scores (`classes`); configs carry `model.architecture`.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export type Role = 1 | 2;
 
