@@ -74,7 +74,7 @@ test('bytes that are not MessagePack or not an object are malformed', () => {
 });
 
 test('another protocol version is rejected naming that version', () => {
-  const r = rejects(raw.pack({ ...sampleMessages().heartbeat, v: 1 }), 'version', /protocol version 1 is not supported \(expected 2\)/);
+  const r = rejects(raw.pack({ ...sampleMessages().heartbeat, v: 2 }), 'version', new RegExp(`protocol version 2 is not supported \\(expected ${PROTOCOL_VERSION}\\)`));
   assert.equal(r.context.message, 'tracoco.test');
   rejects(raw.pack({ type: 'heartbeat', runId: 'run-9', workerId: 'w', state: 'idle', epoch: 0 }), 'version', /version undefined/);
 });
