@@ -3,7 +3,7 @@
  * restarted coordinator to resume exactly — the config, the last completed iteration, the last
  * checkpoint, the best evaluation so far, and the assignment epoch.
  */
-import type { TracocoConfig } from '../shared/config/index.js';
+import { validateConfig, type TracocoConfig } from '../shared/config/index.js';
 import type { CheckpointRef, KeyValueStore, Role } from '../shared/protocol/index.js';
 import type { SegmentationMetrics } from '../shared/metrics/index.js';
 import { TracocoError } from '../shared/errors.js';
@@ -75,6 +75,9 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | nul
 export async function openRunState(kv: KeyValueStore, config: TracocoConfig, pairs: number): Promise<{ state: RunState; resumed: boolean }> {
   const existing = await loadRunState(kv);
   if (existing) {
+    // Through today's schema first: a run saved before fields were added (with their defaults)
+    // or a value's form changed (`crc: true` = `least-likely`) is still the same run.
+    existing.config = validateConfig(existing.config, 'the stored run state');
     const diff = firstDifference(existing.config, config);
     if (diff) {
       throw new TracocoError(`the run directory/state holds a run with a different config (first difference: '${diff}'); use another --out or the same config`, { field: diff });
