@@ -15,7 +15,8 @@ import type { VNetConfig } from '../src/shared/model/vnet.js';
 import type { Shape3 } from '../src/shared/volume.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
-import { median, round } from './lib/stats.js';
+import { timeMs } from './lib/nets.js';
+import { round } from './lib/stats.js';
 
 interface VNetBenchOptions extends Record<string, unknown> {
   patch: Shape3;
@@ -83,16 +84,8 @@ export const spec: BenchSpec<VNetBenchOptions> = {
     const labels = tf.tidy(() => tf.cast(tf.greater(tf.squeeze(x, [4]), 0.5), 'int32')) as import('@tensorflow/tfjs-core').Tensor4D;
     const vars = [...model.params.values()];
 
-    const time = (fn: () => void): number => {
-      fn(); // warm-up: kernel setup, buffer allocation
-      const ms: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const start = performance.now();
-        fn();
-        ms.push(performance.now() - start);
-      }
-      return median(ms);
-    };
+    // One warm-up call (kernel setup, buffer allocation), then the median of `runs`.
+    const time = (fn: () => void): number => timeMs(fn, runs);
     const evalMs = time(() => tf.tidy(() => void model.forward(x, { training: false }).dataSync()));
     const trainMs = time(() => tf.tidy(() => void model.forward(x, { training: true, dropout: random }).dataSync()));
     const backwardMs = time(() =>

@@ -19,7 +19,7 @@ import { UNet2D } from '../../src/shared/model/unet2d.js';
 import { tfjsParamToTorch } from '../../src/shared/model/params.js';
 // The fixtures' loss 0.5·(CE + Dice): binary Dice of softmax[..., 1] for 2 classes, multi-class otherwise.
 import { multiClassSupervisedLoss } from '../../src/shared/losses/multiclass.js';
-import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type ForwardFixture, type GoldenTensor, type Tolerance, type TrainFixture } from '../support/golden.js';
+import { compareArrays, goldenFilesOfKind, relativeL2, reportChecked, skipUnlessGolden, type ForwardFixture, type GoldenTensor, type Tolerance, type TrainFixture } from '../support/golden.js';
 import { activateBackend } from '../support/assertions.js';
 
 type Architecture = 'unet3d' | 'unet2d';
@@ -90,13 +90,7 @@ const GRAD_SPREAD = 5e-2;
 function checkGradient(actual: Float32Array, expected: number[], tol: Tolerance, what: string, seen: Map<string, number>): void {
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   check(actual, expected, { abs: tol.abs + GRAD_SPREAD * scale, rel: tol.rel }, what, seen);
-  let diff2 = 0;
-  let norm2 = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff2 += (actual[i]! - expected[i]!) ** 2;
-    norm2 += expected[i]! ** 2;
-  }
-  const relL2 = Math.sqrt(diff2 / Math.max(norm2, 1e-30));
+  const relL2 = relativeL2(actual, expected);
   seen.set(`${what} (relative L2 ${relL2.toExponential(2)}, largest |g| ${scale.toExponential(2)})`, seen.get(what)!);
   seen.delete(what);
   assert.ok(relL2 <= GRAD_SPREAD, `${what}: relative L2 error ${relL2} > ${GRAD_SPREAD}`);

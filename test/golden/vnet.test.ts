@@ -15,7 +15,7 @@ import { loadTorchStateDict } from '../../src/shared/checkpoint/torch-pth.js';
 import { VNet, type Normalization, type VNetConfig } from '../../src/shared/model/vnet.js';
 import { tfjsToTorch } from '../../src/shared/model/layout.js';
 import { supervisedLoss } from '../../src/shared/losses/supervised.js';
-import { compareArrays, goldenFilesOfKind, reportChecked, skipUnlessGolden, type ForwardFixture, type GoldenTensor, type Tolerance, type TrainFixture } from '../support/golden.js';
+import { compareArrays, goldenFilesOfKind, relativeL2, reportChecked, skipUnlessGolden, type ForwardFixture, type GoldenTensor, type Tolerance, type TrainFixture } from '../support/golden.js';
 import { activateBackend } from '../support/assertions.js';
 
 interface GoldenModel {
@@ -64,13 +64,7 @@ const GRAD_SPREAD = 5e-2;
 function assertGradientClose(actual: Float32Array, expected: number[], tol: Tolerance, what: string): void {
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   assertClose(actual, expected, { abs: tol.abs + GRAD_SPREAD * scale, rel: tol.rel }, what);
-  let diff2 = 0;
-  let norm2 = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff2 += (actual[i]! - expected[i]!) ** 2;
-    norm2 += expected[i]! ** 2;
-  }
-  const relL2 = Math.sqrt(diff2 / Math.max(norm2, 1e-30));
+  const relL2 = relativeL2(actual, expected);
   assert.ok(relL2 <= GRAD_SPREAD, `${what}: relative L2 error ${relL2} > ${GRAD_SPREAD}`);
 }
 

@@ -87,3 +87,14 @@ export function compareArrays(
 export function reportChecked(t: { diagnostic(message: string): void }, kind: string, files: number, cases: number): void {
   t.diagnostic(`golden ${kind}: checked ${cases} case(s) from ${files} file(s) in ${goldenDir}`);
 }
+
+/** ‖actual − expected‖₂ / ‖expected‖₂ (how far a gradient is off as a whole). */
+export function relativeL2(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff2 = 0;
+  let norm2 = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff2 += (actual[i]! - expected[i]!) ** 2;
+    norm2 += expected[i]! ** 2;
+  }
+  return Math.sqrt(diff2 / Math.max(norm2, 1e-30));
+}
