@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { peerOf, placeWorkers, replicasOf, shardsOfPair } from '../../src/coordinator/placement.js';
 import { summarizeStep } from '../../src/coordinator/step-summary.js';
 import { Mailbox } from '../../src/shared/mailbox.js';
-import { coordinatorReplyKey, messages, replyKeys, type StepDoneMessage } from '../../src/shared/protocol/index.js';
+import { coordinatorReplyKey, messages, PROTOCOL_VERSION, replyKeys, type StepDoneMessage } from '../../src/shared/protocol/index.js';
 
 test('placement: pairs of (model 1, model 2) in worker order, as many as divide the shards', () => {
   const plan = placeWorkers(['a', 'b', 'c', 'd', 'e'], 4, 2)!;
@@ -61,7 +61,7 @@ test('reply keys: the key a reply is delivered under is the key its request wait
   const evalDone = messages.evalDone({ runId: 'run-9', workerId: 'w', evalId: '3/50/1', role: 1, iteration: 50, mean: { dice: 1, jaccard: 1, hd95: 0, asd: 0 }, cases: [], slices: [] });
   assert.equal(coordinatorReplyKey(evalDone), replyKeys.evaluation('3/50/1'));
   assert.equal(coordinatorReplyKey(messages.heartbeat({ runId: 'run-9', workerId: 'w', state: 'idle', epoch: 1 })), null);
-  assert.equal(step.v, 2);
+  assert.equal(step.v, PROTOCOL_VERSION);
   assert.equal(step.type, 'step-done');
 });
 
