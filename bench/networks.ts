@@ -12,26 +12,14 @@
 import type * as tfType from '@tensorflow/tfjs-core';
 import { positiveInt, shapeXYZ } from '../src/cli/options.js';
 import type { Architecture } from '../src/shared/model/network.js';
-import type { Shape3 } from '../src/shared/volume.js';
-import { architectureList, backendList, BENCH_ARCHITECTURES, benchNetworkSpec, kernelCoverage, networkLabel, shapeHW, timeMs, useBackend, type CompareBackend } from './lib/nets.js';
+import { architectureList, backendList, benchNetworkSpec, kernelCoverage, networkLabel, shapeHW, timeMs, useBackend, type CompareSizeOptions } from './lib/nets.js';
 import type { BenchSpec } from './lib/spec.js';
+import { ARCHITECTURES } from '../src/shared/names.js';
 import { runIfMain } from './lib/spec.js';
 import { round } from './lib/stats.js';
 
-interface NetworksBenchOptions extends Record<string, unknown> {
+interface NetworksBenchOptions extends CompareSizeOptions {
   architectures: Architecture[];
-  backends: CompareBackend[];
-  filters: number;
-  volume: Shape3;
-  volumeBatch: number;
-  slice: [number, number];
-  sliceBatch: number;
-  cpuVolume: Shape3;
-  cpuSlice: [number, number];
-  cpuVolumeBatch: number;
-  cpuSliceBatch: number;
-  runs: number;
-  cpuRuns: number;
 }
 
 interface PassTimes {
@@ -43,7 +31,7 @@ export const spec: BenchSpec<NetworksBenchOptions> = {
   name: 'networks',
   description: 'per architecture: train forward+backward and eval forward ms on native (JS-kernel coverage) and the cpu/native ratio',
   options: [
-    { flags: '--architectures <list>', description: 'vnet, unet3d, unet2d (comma-separated)', parse: architectureList, default: [...BENCH_ARCHITECTURES] },
+    { flags: '--architectures <list>', description: 'vnet, unet3d, unet2d (comma-separated)', parse: architectureList, default: [...ARCHITECTURES] },
     { flags: '--backends <list>', description: 'native, cpu (comma-separated)', parse: backendList, default: ['native', 'cpu'] },
     { flags: '--filters <n>', description: 'first-level channels (VNet filters, UNet3D filters, UNet2D channels[0])', parse: positiveInt, default: 16 },
     { flags: '--volume <XxYxZ>', description: '3D input (multiples of 16)', parse: shapeXYZ, default: [64, 64, 48] },

@@ -15,25 +15,12 @@
 import type * as tfType from '@tensorflow/tfjs-core';
 import { positiveInt, shapeXYZ } from '../src/cli/options.js';
 import type { Shape3 } from '../src/shared/volume.js';
-import { backendList, shapeHW, timeMs, useBackend, type CompareBackend } from './lib/nets.js';
+import { backendList, shapeHW, timeMs, useBackend, type CompareBackend, type CompareSizeOptions } from './lib/nets.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
 import { round } from './lib/stats.js';
 
-interface UNetKernelsBenchOptions extends Record<string, unknown> {
-  backends: CompareBackend[];
-  filters: number;
-  volume: Shape3;
-  volumeBatch: number;
-  slice: [number, number];
-  sliceBatch: number;
-  cpuVolume: Shape3;
-  cpuVolumeBatch: number;
-  cpuSlice: [number, number];
-  cpuSliceBatch: number;
-  runs: number;
-  cpuRuns: number;
-}
+type UNetKernelsBenchOptions = CompareSizeOptions;
 
 interface Figures {
   forward_ms: number;

@@ -9,7 +9,6 @@
  * of the Conv3D kernels inside one profiled forward+backward; `forward_backward_over_convs` says
  * how much the rest (normalisation, activations, losses, memory traffic) adds on top.
  */
-import { performance } from 'node:perf_hooks';
 import { positiveInt, shapeXYZ } from '../src/cli/options.js';
 import type { VNetConfig } from '../src/shared/model/vnet.js';
 import type { Shape3 } from '../src/shared/volume.js';

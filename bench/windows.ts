@@ -12,7 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { positiveInt, shapeXYZ } from '../src/cli/options.js';
 import type { Architecture } from '../src/shared/model/network.js';
 import type { Shape3 } from '../src/shared/volume.js';
-import { architectureList, BENCH_ARCHITECTURES, benchNetworkSpec, networkLabel } from './lib/nets.js';
+import { architectureList, benchNetworkSpec, networkLabel } from './lib/nets.js';
+import { ARCHITECTURES } from '../src/shared/names.js';
 import type { BenchSpec } from './lib/spec.js';
 import { runIfMain } from './lib/spec.js';
 import { median, round } from './lib/stats.js';
@@ -40,7 +41,7 @@ export const spec: BenchSpec<WindowsBenchOptions> = {
   name: 'windows',
   description: 'one sliding-window evaluation per architecture (preset windows, random weights): s and windows/s',
   options: [
-    { flags: '--architectures <list>', description: 'vnet, unet3d, unet2d (comma-separated)', parse: architectureList, default: [...BENCH_ARCHITECTURES] },
+    { flags: '--architectures <list>', description: 'vnet, unet3d, unet2d (comma-separated)', parse: architectureList, default: [...ARCHITECTURES] },
     { flags: '--volume <XxYxZ>', description: 'phantom volume size', parse: shapeXYZ, default: [112, 112, 80] },
     { flags: '--filters <n>', description: 'first-level channels', parse: positiveInt, default: 16 },
     { flags: '--patch <XxYxZ>', description: 'window for every architecture (default: each preset)', parse: shapeXYZ },

@@ -6,11 +6,28 @@
 import { InvalidArgumentError } from 'commander';
 import { performance } from 'node:perf_hooks';
 import type * as tfType from '@tensorflow/tfjs-core';
-import type { Architecture, NetworkSpec } from '../../src/shared/model/network.js';
+import type { NetworkSpec } from '../../src/shared/model/network.js';
+import { ARCHITECTURES, type Architecture } from '../../src/shared/names.js';
+import type { Shape3 } from '../../src/shared/volume.js';
 import { median, round } from './stats.js';
 
-export const BENCH_ARCHITECTURES: readonly Architecture[] = ['vnet', 'unet3d', 'unet2d'];
 export type CompareBackend = 'native' | 'cpu';
+
+/** Input sizes and run counts shared by the benches that compare native against cpu per network. */
+export interface CompareSizeOptions extends Record<string, unknown> {
+  backends: CompareBackend[];
+  filters: number;
+  volume: Shape3;
+  volumeBatch: number;
+  slice: [number, number];
+  sliceBatch: number;
+  cpuVolume: Shape3;
+  cpuVolumeBatch: number;
+  cpuSlice: [number, number];
+  cpuSliceBatch: number;
+  runs: number;
+  cpuRuns: number;
+}
 
 function listOf<T extends string>(choices: readonly T[], what: string): (value: string) => T[] {
   return (value: string) => {
@@ -21,7 +38,7 @@ function listOf<T extends string>(choices: readonly T[], what: string): (value: 
   };
 }
 
-export const architectureList = listOf(BENCH_ARCHITECTURES, 'architectures');
+export const architectureList = listOf(ARCHITECTURES, 'architectures');
 export const backendList = listOf<CompareBackend>(['native', 'cpu'], 'backends');
 
 /** `HxW` of positive integers. */

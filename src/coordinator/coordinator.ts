@@ -280,8 +280,10 @@ export class Coordinator {
       this.log.warn('worker.lost', { worker: w.id, silent_ms: Date.now() - w.lastSeen });
       this.registry.markDead(w.id);
     }
-    const live = new Set(this.registry.alive(this.heartbeatTimeout).map((w) => w.id));
-    if (this.evaluations.outstanding > 0) void this.evaluations.redispatch((id) => live.has(id), this.placed.idle(this.registry.alive(this.heartbeatTimeout))).catch(() => {});
+    if (this.evaluations.outstanding > 0) {
+      const alive = this.registry.alive(this.heartbeatTimeout);
+      void this.evaluations.redispatch((id) => alive.some((w) => w.id === id), this.placed.idle(alive)).catch(() => {});
+    }
     const assignedLost = lost.filter((w) => this.placed.holds(w.id));
     if (assignedLost.length > 0) this.fail(`lost worker(s) ${assignedLost.map((w) => w.id).join(', ')}`);
   }

@@ -16,7 +16,7 @@ import { runLocal } from '../../src/local/run-local.js';
 import { Replica } from '../../src/worker/replica.js';
 import { skipUnlessBinary, tempDir } from '../support/env.js';
 import { startNatsServer, type NatsServer } from '../support/nats-server.js';
-import { startCli, startWorker, waitUntil, type CliProcess } from '../support/cluster.js';
+import { startCli, startWorker, stepIterations, waitUntil, type CliProcess } from '../support/cluster.js';
 
 const skip = skipUnlessBinary('nats-server');
 const tmp = tempDir('tracoco-cluster-');
@@ -97,10 +97,6 @@ function updateAgreement(initial: Map<string, Float32Array>, a: Map<string, Floa
     }
   }
   return { relative: Math.sqrt(diff / normB), cosine: dot / Math.sqrt(normA * normB) };
-}
-
-function stepIterations(p: CliProcess): number[] {
-  return p.events().filter((e) => e.event === 'train.step').map((e) => e.iteration as number);
 }
 
 describe('cluster training over NATS', { skip }, () => {

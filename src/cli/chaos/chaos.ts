@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/log.js';
 import type { Role } from '../../shared/protocol/index.js';
 import { chaosSchedule, FAULT_KINDS, type Fault, type FaultKind } from './schedule.js';
 import { LoopbackCluster, metricValue } from './loopback-cluster.js';
+import { processId } from '../cluster/tracoco-process.js';
 
 export interface ChaosOptions {
   cli: string;
@@ -169,7 +170,7 @@ async function inject(cluster: LoopbackCluster, fault: Fault, timeoutMs: number,
       worker = await cluster.pauseWorker(fault.target, fault.pauseMs);
       break;
     case 'late-join':
-      worker = workerIdOf(cluster.startWorker().args);
+      worker = processId(cluster.startWorker());
       break;
   }
   await cluster.waitForIteration(iteration + 1, timeoutMs);
@@ -183,10 +184,6 @@ async function inject(cluster: LoopbackCluster, fault: Fault, timeoutMs: number,
 
 function recoverEvents(cluster: LoopbackCluster): Record<string, unknown>[] {
   return cluster.coordinators.flatMap((c) => c.events().filter((e) => e.event === 'run.recover'));
-}
-
-function workerIdOf(args: string[]): string {
-  return args[args.indexOf('--id') + 1]!;
 }
 
 /** Every checkpoint in the object store and the run directory loads, checksums verified. */

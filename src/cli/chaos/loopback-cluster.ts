@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../cluster/free-port.js';
 import { startNatsServer, type NatsServer } from '../cluster/nats-server.js';
-import { startTracoco, waitUntil, type CliProcess } from '../cluster/tracoco-process.js';
+import { processId, startTracoco, stepIterations, waitUntil, workerArgs, type CliProcess } from '../cluster/tracoco-process.js';
 
 export interface LoopbackClusterOptions {
   /** Path of the built CLI (bin/tracoco.js). */
@@ -53,7 +53,7 @@ export class LoopbackCluster {
   startWorker(): CliProcess {
     const id = `w${this.workerCount++}`;
     const backend = this.o.backend ? ['--backend', this.o.backend] : [];
-    const w = startTracoco(this.o.cli, ['worker', '--nats', this.nats.url, '--id', id, '--heartbeat-ms', '200', ...backend]);
+    const w = startTracoco(this.o.cli, workerArgs(this.nats.url, id, backend));
     this.workers.push(w);
     return w;
   }
@@ -107,7 +107,7 @@ export class LoopbackCluster {
     w.kill('SIGKILL');
     await w.exited(10_000);
     this.startWorker();
-    return workerId(w);
+    return processId(w);
   }
 
   /** SIGSTOPs a live worker for `ms`, then SIGCONTs it. */
@@ -119,7 +119,7 @@ export class LoopbackCluster {
     await sleep(ms);
     w.kill('SIGCONT');
     this.stopped.delete(w);
-    return workerId(w);
+    return processId(w);
   }
 
   /** Waits for the current coordinator to exit; its final `/metrics` scrape is taken during the linger. */
@@ -149,7 +149,7 @@ export class LoopbackCluster {
   writeLogs(dir: string, prefix: string): void {
     mkdirSync(dir, { recursive: true });
     this.coordinators.forEach((c, i) => writeFileSync(join(dir, `${prefix}-coordinator${i}.log`), c.output()));
-    for (const w of this.workers) writeFileSync(join(dir, `${prefix}-${workerId(w)}.log`), w.output());
+    for (const w of this.workers) writeFileSync(join(dir, `${prefix}-${processId(w)}.log`), w.output());
   }
 
   async stop(): Promise<void> {
@@ -157,14 +157,6 @@ export class LoopbackCluster {
     for (const p of [...this.coordinators, ...this.workers]) if (p.child.exitCode === null) p.kill('SIGKILL');
     await this.nats?.stop();
   }
-}
-
-export function stepIterations(p: CliProcess): number[] {
-  return p.events().filter((e) => e.event === 'train.step').map((e) => e.iteration as number);
-}
-
-function workerId(w: CliProcess): string {
-  return w.args[w.args.indexOf('--id') + 1]!;
 }
 
 async function scrape(url: string): Promise<string | null> {

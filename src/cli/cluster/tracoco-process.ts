@@ -77,3 +77,18 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, wha
     await sleep(100);
   }
 }
+
+/** Arguments of a `tracoco worker` on `url` (heartbeats every 200 ms: loopback clusters notice faults fast). */
+export function workerArgs(url: string, id: string, extra: string[] = []): string[] {
+  return ['worker', '--nats', url, '--id', id, '--heartbeat-ms', '200', ...extra];
+}
+
+/** The `--id` a process was started with. */
+export function processId(p: CliProcess): string {
+  return p.args[p.args.indexOf('--id') + 1]!;
+}
+
+/** The iterations of the `train.step` lines a coordinator logged (replays appear again). */
+export function stepIterations(p: CliProcess): number[] {
+  return p.events().filter((e) => e.event === 'train.step').map((e) => e.iteration as number);
+}

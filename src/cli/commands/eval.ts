@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { mkdirSync, statSync } from 'node:fs';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
-import { formatShape, type Shape3 } from '../../shared/volume.js';
+import type { Shape3 } from '../../shared/volume.js';
 import { oneOf, positiveInt, positiveNumber, printResult, shapeXYZ } from '../options.js';
 import type { SegmentationMetrics } from '../../shared/metrics/index.js';
 import type { ClassMetrics } from '../../shared/metrics/class-metrics.js';
