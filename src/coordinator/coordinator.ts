@@ -91,6 +91,8 @@ export class Coordinator {
 
   async run(): Promise<RunSummary> {
     this.listen();
+    const abort = () => this.fail(errorMessage(this.o.signal!.reason));
+    this.o.signal?.addEventListener('abort', abort, { once: true });
     try {
       await this.initState();
       this.o.observer?.onStart?.({ runId: this.state.runId, iteration: this.state.iteration, maxIterations: this.maxIterations, resumed: this.state.iteration > 0 });
@@ -98,6 +100,7 @@ export class Coordinator {
       await this.finish();
       return { runId: this.state.runId, iteration: this.state.iteration, best: this.state.best, evals: this.state.evals, recoveries: this.recoveries };
     } finally {
+      this.o.signal?.removeEventListener('abort', abort);
       if (this.liveness) clearInterval(this.liveness);
       for (const sub of this.subs.splice(0)) sub.unsubscribe();
       this.replies.clear();
@@ -120,7 +123,7 @@ export class Coordinator {
 
   private async train(): Promise<void> {
     this.log.info('run.waiting_for_workers', { needed: this.o.workers });
-    await this.registry.waitForAlive(Math.max(this.placed.perPair, this.o.workers), this.heartbeatTimeout);
+    await this.registry.waitForAlive(Math.max(this.placed.perPair, this.o.workers), this.heartbeatTimeout, this.o.signal);
     this.liveness = setInterval(() => this.checkLiveness(), this.o.livenessIntervalMs ?? 500);
     await this.place();
     let retries = 0;
@@ -133,6 +136,7 @@ export class Coordinator {
         if (evalDue || k % this.o.config.checkpoint.every === 0 || k === this.maxIterations) await this.checkpoint(k);
         if (evalDue) await this.evaluate();
       } catch (err) {
+        if (this.o.signal?.aborted) throw this.o.signal.reason;
         if (!(err instanceof EpochFailure)) throw err;
         if (++retries > (this.o.maxRetries ?? 5)) throw new TracocoError(`giving up after ${retries - 1} retries: ${err.message}`);
         await this.recover(err.message);

@@ -33,6 +33,8 @@ export interface CoordinatorOptions {
    * worker fetches them without the coordinator resending); false sends them inline (local mode).
    */
   storeCases?: boolean;
+  /** Ends the run with the signal's reason (local mode: a worker thread died). */
+  signal?: AbortSignal;
 }
 
 export interface RunSummary {

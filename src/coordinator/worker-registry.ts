@@ -101,7 +101,7 @@ export class WorkerRegistry {
   /** Resolves once `count` workers are alive (re-checked on every registration/heartbeat). */
   async waitForAlive(count: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     while (this.alive(timeoutMs).length < count) {
-      if (signal?.aborted) throw new Error('aborted while waiting for workers');
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted while waiting for workers');
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, Math.min(1000, timeoutMs));
