@@ -29,8 +29,8 @@ export interface LocalRunOptions {
   pairs?: number;
   /**
    * Run each worker in a thread of its own (native kernels split the threads between them).
-   * Default: `TRACOCO_WORKER_THREADS` (0 or 1) when set, else when there are several workers,
-   * several cores and no `workerObserver` (whose hooks cannot cross threads).
+   * Default: `TRACOCO_WORKER_THREADS` (0 or 1) when set, else when there are several workers and
+   * several cores. Never with a `workerObserver`, whose hooks cannot cross threads.
    */
   workerThreads?: boolean;
 }
@@ -51,7 +51,7 @@ export async function runLocal(o: LocalRunOptions): Promise<RunSummary> {
   const perPair = o.config.train.semi_supervised ? 2 : 1;
   const count = perPair * (o.pairs ?? 1);
   const ids = Array.from({ length: count }, (_, i) => `local-${i}`);
-  const threaded = o.workerThreads ?? workerThreadsFromEnv() ?? (count > 1 && availableParallelism() > 1 && !o.workerObserver);
+  const threaded = !o.workerObserver && (o.workerThreads ?? workerThreadsFromEnv() ?? (count > 1 && availableParallelism() > 1));
   const aborter = new AbortController();
   const coordinator = new Coordinator({
     transport,
