@@ -58,8 +58,8 @@ export const spec: BenchSpec<LocalBenchOptions> = {
         for (const [mode, workerThreads] of Object.entries(modes) as [keyof typeof modes, boolean][]) {
           const stamps: number[] = [];
           await runLocal({ config, out: join(dir, `run-${run++}`), logger: silentLogger, backend: backend.name, workerThreads, observer: { onStep: () => stamps.push(performance.now()) } });
-          const steps = stamps.slice(o.warmup).map((t, i, a) => (i === 0 ? NaN : (t - a[i - 1]!) / 1000)).slice(1);
-          seconds[mode].push(median(steps));
+          const measured = stamps.slice(o.warmup);
+          seconds[mode].push(median(measured.slice(1).map((t, i) => (t - measured[i]!) / 1000)));
         }
       }
       const inline = median(seconds.inline);

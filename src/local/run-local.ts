@@ -67,31 +67,32 @@ export async function runLocal(o: LocalRunOptions): Promise<RunSummary> {
     signal: aborter.signal,
   });
   coordinator.listen();
-  if (threaded) {
-    const threads = startWorkerThreads({
-      ids,
-      transport,
-      backend: o.backend,
-      threads: Math.max(1, Math.floor(threadCount() / count)),
-      logger: o.logger,
-      onFailure: (err) => aborter.abort(err),
-    });
-    try {
-      return await coordinator.run();
-    } finally {
-      await threads.stop();
-      await transport.close();
-    }
+  let workers: { stop(): Promise<void> } | null = null;
+  try {
+    workers = threaded
+      ? startWorkerThreads({ ids, transport, backend: o.backend, threads: Math.max(1, Math.floor(threadCount() / count)), logger: o.logger, onFailure: (err) => aborter.abort(err) })
+      : await startInlineWorkers(ids, transport, o);
+    return await coordinator.run();
+  } finally {
+    await workers?.stop();
+    await transport.close();
   }
+}
+
+/** The workers on the main thread, taking turns with the coordinator; stopped again if one cannot start. */
+async function startInlineWorkers(ids: string[], transport: InProcessTransport, o: LocalRunOptions): Promise<{ stop(): Promise<void> }> {
   const resources = { device: 'cpu' as const, backend: o.backend };
   const workers = ids.map(
     (workerId) => new TrainingWorker({ workerId, transport, resources, logger: o.logger.child({ worker: workerId }), heartbeatMs: 0, observer: o.workerObserver }),
   );
+  const stop = async () => {
+    for (const w of workers) await w.stop();
+  };
   try {
     for (const w of workers) await w.start();
-    return await coordinator.run();
-  } finally {
-    for (const w of workers) await w.stop();
-    await transport.close();
+  } catch (err) {
+    await stop();
+    throw err;
   }
+  return { stop };
 }

@@ -100,13 +100,13 @@ export const presets: Record<string, Preset> = {
     ],
   },
   // The demo's setting: two labelled phantoms, 32³ patches, a 4-filter VNet and 300 iterations
-  // (TraCoCo takes about 3.5 minutes of a 2-core machine, its two workers in threads of their
-  // own). With two labels an epoch is one iteration, so the ramp spans the first half of the run;
-  // the consistency weight is the published few-label row (0.3). Instance normalisation: at batch 4 and 4 channels,
-  // BatchNorm's running statistics (updated by every noisy, CutMixed train-mode pass, as in the
-  // reference) swung the evaluation Dice of one checkpoint to the next by up to 0.6 and moved a
-  // model 0.13 over the last 90 of 360 iterations at almost zero learning rate; instance norm has no
-  // running statistics, so evaluation computes what training computed. No Dropout3d: at 4
+  // (TraCoCo takes about 3.5 minutes of a 2-core machine, its two workers in threads of their own).
+  // With two labels an epoch is one iteration, so the ramp spans the first half of the run; the
+  // consistency weight is the published few-label row (0.3). Instance normalisation: at batch 4 and
+  // 4 channels, BatchNorm's running statistics (updated by every noisy, CutMixed train-mode pass, as
+  // in the reference) swung the evaluation Dice of one checkpoint to the next by up to 0.6 and moved
+  // a model 0.13 over the last 90 of 360 iterations at almost zero learning rate; instance norm has
+  // no running statistics, so evaluation computes what training computed. No Dropout3d: at 4
   // channels p = 0.5 zeroes most features of a pass, so the pseudo-labels would be noise.
   phantom: {
     base: {
