@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "args.h"
 #include "dnnl_context.h"
@@ -21,9 +22,12 @@ constexpr size_t kPlanCacheCapacity = 128;
 
 enum Direction { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
 enum Layout { kPlain = 0, kBlockedWeights = 1, kBlocked = 2 };
+// Forward epilogue (bit flags): the bias added and a ReLU applied inside the primitive, so
+// inference does not pay two more passes over the output.
+enum Epilogue { kNoEpilogue = 0, kBias = 1, kRelu = 2 };
 
-// direction, layout, geometry
-using PlanKey = std::array<int64_t, kGeometrySize + 2>;
+// direction, layout, epilogue, geometry
+using PlanKey = std::array<int64_t, kGeometrySize + 3>;
 struct PlanKeyHash {
   size_t operator()(const PlanKey& k) const {
     size_t h = 1469598103934665603ull;
@@ -57,6 +61,7 @@ struct Plan {
   std::string impl;
   Operand a, b, out;
   memory::desc scratchpad;
+  memory::desc bias;  // zero-sized without a bias epilogue
 };
 
 memory::desc plainDesc(const memory::dims& dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
@@ -76,7 +81,7 @@ Operand operand(int arg, const memory::desc& user, const memory::desc& prim, boo
   return o;
 }
 
-std::shared_ptr<Plan> makePlan(int direction, int layout, const Geometry& g) {
+std::shared_ptr<Plan> makePlan(int direction, int layout, int epilogue, const Geometry& g) {
   const memory::desc srcUser = plainDesc(g.src(), Tag::ndhwc);
   const memory::desc dstUser = plainDesc(g.dst(), Tag::ndhwc);
   const memory::desc weiUser = plainDesc(g.weights(), Tag::dhwio);
@@ -93,7 +98,25 @@ std::shared_ptr<Plan> makePlan(int direction, int layout, const Geometry& g) {
   const dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, eng);
 
   auto plan = std::make_shared<Plan>();
-  if (direction == kForward) {
+  if (direction == kForward && epilogue != kNoEpilogue) {
+    // Inference only (no backward pass follows), so the primitive may pick its fastest form.
+    if (epilogue & kRelu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    const memory::desc bias = (epilogue & kBias) ? plainDesc({g.oc}, Tag::x) : memory::desc();
+    const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, algo, src, wei, bias, dst, g.strides(),
+                                            g.padLeft(), g.padRight());
+    const dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+    plan->primitive = dnnl::convolution_forward(pd);
+    plan->impl = pd.impl_info_str();
+    plan->a = operand(DNNL_ARG_SRC, srcUser, pd.src_desc(), false);
+    plan->b = operand(DNNL_ARG_WEIGHTS, weiUser, pd.weights_desc(), false);
+    plan->out = operand(DNNL_ARG_DST, dstUser, pd.dst_desc(), true);
+    plan->scratchpad = pd.scratchpad_desc();
+    plan->bias = bias;
+  } else if (direction == kForward) {
     plan->primitive = dnnl::convolution_forward(fwd);
     plan->impl = fwd.impl_info_str();
     plan->a = operand(DNNL_ARG_SRC, srcUser, fwd.src_desc(), false);
@@ -130,11 +153,13 @@ LruCache<PlanKey, Plan, PlanKeyHash>& planCache() {
 struct Request {
   int direction;
   int layout;
+  int epilogue;
   Geometry geometry;
   PlanKey key;
 };
 
-Request parseRequest(const Napi::CallbackInfo& info) {
+// `epilogueArg`: where the optional epilogue flags are (conv3d: 6, conv3dImpl: 3).
+Request parseRequest(const Napi::CallbackInfo& info, size_t epilogueArg) {
   Request r;
   r.direction = static_cast<int>(intArg(info, 0, "direction"));
   r.layout = static_cast<int>(intArg(info, 1, "layout"));
@@ -153,9 +178,13 @@ Request parseRequest(const Napi::CallbackInfo& info) {
   }
   r.geometry = Geometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
                         v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20]};
+  r.epilogue = info.Length() > epilogueArg && !info[epilogueArg].IsUndefined() ? static_cast<int>(intArg(info, epilogueArg, "epilogue")) : kNoEpilogue;
+  require(info, r.epilogue >= kNoEpilogue && r.epilogue <= (kBias | kRelu), "conv3d: epilogue must be 0..3");
+  require(info, r.epilogue == kNoEpilogue || r.direction == kForward, "conv3d: an epilogue needs the forward direction");
   r.key[0] = r.direction;
   r.key[1] = r.layout;
-  for (int i = 0; i < kGeometrySize; ++i) r.key[i + 2] = v[i];
+  r.key[2] = r.epilogue;
+  for (int i = 0; i < kGeometrySize; ++i) r.key[i + 3] = v[i];
   return r;
 }
 
@@ -165,13 +194,13 @@ std::shared_ptr<Plan> planFor(const Napi::CallbackInfo& info, const Request& r) 
   std::shared_ptr<Plan> plan = planCache().find(r.key);
   if (plan) return plan;
   try {
-    plan = makePlan(r.direction, r.layout, r.geometry);
+    plan = makePlan(r.direction, r.layout, r.epilogue, r.geometry);
     // Some plain-layout geometries only have oneDNN's reference (scalar) implementation, orders
     // of magnitude slower: use the first other layout that has an optimised one.
     for (int layout : {kBlockedWeights, kBlocked, kPlain}) {
       if (!isReference(*plan)) break;
       if (layout == r.layout) continue;
-      std::shared_ptr<Plan> other = makePlan(r.direction, layout, r.geometry);
+      std::shared_ptr<Plan> other = makePlan(r.direction, layout, r.epilogue, r.geometry);
       if (!isReference(*other)) plan = other;
     }
   } catch (const dnnl::error& e) {
@@ -198,7 +227,7 @@ void checkSize(const Napi::CallbackInfo& info, const Operand& o, int64_t element
 }  // namespace
 
 Napi::Value Conv3d(const Napi::CallbackInfo& info) {
-  const Request r = parseRequest(info);
+  const Request r = parseRequest(info, 6);
   const Span<float> a = spanArg<float>(info, 3, "a");
   const Span<float> b = spanArg<float>(info, 4, "b");
   const Span<float> out = spanArg<float>(info, 5, "out");
@@ -206,6 +235,12 @@ Napi::Value Conv3d(const Napi::CallbackInfo& info) {
   checkSize(info, plan->a, a.size, "input a");
   checkSize(info, plan->b, b.size, "input b");
   checkSize(info, plan->out, out.size, "output");
+  float* bias = nullptr;
+  if (r.epilogue & kBias) {
+    const Span<float> b7 = spanArg<float>(info, 7, "bias");
+    require(info, static_cast<size_t>(b7.size) * sizeof(float) == plan->bias.get_size(), "conv3d: bias has the wrong number of elements");
+    bias = b7.data;
+  }
   try {
     dnnl::stream& s = cpuStream();
     memory userA, userB, userOut;
@@ -215,10 +250,9 @@ Napi::Value Conv3d(const Napi::CallbackInfo& info) {
     if (plan->a.reordered) plan->a.reorder.execute(s, {{DNNL_ARG_FROM, userA}, {DNNL_ARG_TO, primA}});
     if (plan->b.reordered) plan->b.reorder.execute(s, {{DNNL_ARG_FROM, userB}, {DNNL_ARG_TO, primB}});
     memory scratch(plan->scratchpad, cpuEngine(), workspace().get(3, plan->scratchpad.get_size()));
-    plan->primitive.execute(s, {{plan->a.arg, primA},
-                                {plan->b.arg, primB},
-                                {plan->out.arg, primOut},
-                                {DNNL_ARG_SCRATCHPAD, scratch}});
+    std::unordered_map<int, memory> args{{plan->a.arg, primA}, {plan->b.arg, primB}, {plan->out.arg, primOut}, {DNNL_ARG_SCRATCHPAD, scratch}};
+    if (bias) args.emplace(DNNL_ARG_BIAS, memory(plan->bias, cpuEngine(), bias));
+    plan->primitive.execute(s, args);
     if (plan->out.reordered) plan->out.reorder.execute(s, {{DNNL_ARG_FROM, primOut}, {DNNL_ARG_TO, userOut}});
     s.wait();
   } catch (const dnnl::error& e) {
@@ -228,7 +262,7 @@ Napi::Value Conv3d(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Conv3dImpl(const Napi::CallbackInfo& info) {
-  const Request r = parseRequest(info);
+  const Request r = parseRequest(info, 3);
   const std::shared_ptr<Plan> plan = planFor(info, r);
   std::string desc = plan->impl;
   if (plan->a.reordered || plan->b.reordered || plan->out.reordered) {

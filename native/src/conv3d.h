@@ -5,16 +5,17 @@
 
 namespace tracoco {
 
-// conv3d(direction, layout, geometry: Int32Array(21), a, b, out) -> undefined
+// conv3d(direction, layout, geometry: Int32Array(21), a, b, out, epilogue?, bias?) -> undefined
 //   direction 0 forward:          a = x,  b = filter, out = y
 //   direction 1 backward-data:    a = dy, b = filter, out = dx
 //   direction 2 backward-weights: a = x,  b = dy,     out = dfilter
 //   layout 0 plain (no reorders), 1 blocked weights, 2 blocked activations and weights
+//   epilogue (forward only; inference): bit 1 adds `bias` (Float32Array of oC), bit 2 applies ReLU
 //   geometry [N, iD, iH, iW, iC, oD, oH, oW, oC, kD, kH, kW, sD, sH, sW,
 //             padFront, padTop, padLeft, padBack, padBottom, padRight]
 Napi::Value Conv3d(const Napi::CallbackInfo& info);
 
-// conv3dImpl(direction, layout, geometry) -> string: oneDNN implementation chosen for that call.
+// conv3dImpl(direction, layout, geometry, epilogue?) -> string: oneDNN implementation chosen for that call.
 Napi::Value Conv3dImpl(const Napi::CallbackInfo& info);
 
 // conv3dCacheClear() / conv3dCacheSize(): the plan cache (tests, memory release).

@@ -6,8 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { autoLayout, CONV_LAYOUTS, convLayouts, setConvLayouts, type ConvLayoutChoice, type ConvLayouts } from '../../src/shared/backend/kernels/conv3d.js';
-import { loadNativeAddon } from '../../src/shared/backend/native-addon.js';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { autoLayout, CONV_LAYOUTS, conv3dKernels, convLayouts, setConvLayouts, type ConvLayoutChoice, type ConvLayouts } from '../../src/shared/backend/kernels/conv3d.js';
+import { loadNativeAddon, type NativeAddon } from '../../src/shared/backend/native-addon.js';
+import { CONV3D_BIAS_KERNEL, conv3dBiasInference } from '../../src/shared/model/layers.js';
 import { assertClose, assertMatchesCpu, onBothBackends, randomTensor, setUpBackends, skipUnlessNative } from './native-helpers.js';
 
 type Shape5 = [number, number, number, number, number];
@@ -84,6 +86,44 @@ describe('native conv3d kernels match the tfjs cpu kernels', { skip: skipUnlessN
     assert.equal(load.addon.conv3dCacheSize(), 3);
     await assertMatchesCpu(() => convWithGrads(c), TOL, 'Conv3D', 'cached');
     assert.equal(load.addon.conv3dCacheSize(), 3);
+  });
+
+  for (const layout of [...CONV_LAYOUTS, 'auto'] as ConvLayoutChoice[]) {
+    it(`the fused inference conv + bias (+ ReLU) matches conv, add and relu on the cpu backend (${layout} layout)`, async () => {
+      setConvLayouts({ forward: layout });
+      for (const c of CASES) {
+        for (const relu of [false, true]) {
+          const r = await onBothBackends(() =>
+            conv3dBiasInference(randomTensor(1, c.x) as tf.Tensor5D, randomTensor(2, c.filter) as tf.Tensor5D, randomTensor(3, [c.filter[4]]) as tf.Tensor1D, c.stride as 1 | 2, relu),
+          );
+          assert.equal(r.ran[CONV3D_BIAS_KERNEL], 1, `${c.name}: the fused kernel ran natively`);
+          assert.equal(r.ran.Add ?? 0, 0, 'no separate bias add');
+          assertClose(r.native[0]!, r.cpu[0]!, TOL, `${c.name} relu ${relu}`);
+          if (relu) assert.ok(r.native[0]!.every((v) => v >= 0), 'ReLU applied');
+          else assert.ok(r.native[0]!.some((v) => v < 0), 'no ReLU without relu');
+        }
+      }
+    });
+  }
+
+  it('the fused inference conv falls back to the cpu conv plus its own bias and ReLU when oneDNN refuses it', async () => {
+    setConvLayouts(saved);
+    const c = CASES[0]!;
+    const build = () => [randomTensor(1, c.x), randomTensor(2, c.filter), randomTensor(3, [c.filter[4]])] as [tf.Tensor5D, tf.Tensor5D, tf.Tensor1D];
+    await tf.setBackend('cpu');
+    const reference = tf.tidy(() => conv3dBiasInference(...build(), 1, true));
+    const expected = Float64Array.from(reference.dataSync());
+    reference.dispose();
+    await tf.setBackend('native');
+    const [x, w, b] = build();
+    const refusing = { conv3d: () => { throw new RangeError('refused for the test'); } } as unknown as NativeAddon;
+    const kernel = conv3dKernels.find((k) => k.kernelName === CONV3D_BIAS_KERNEL)!;
+    const out = kernel.run({ inputs: { x, filter: w, bias: b }, backend: tf.backend() as MathBackendCPU, attrs: { strides: 1, pad: 'same', relu: true } }, refusing);
+    assert.ok(out && !Array.isArray(out), 'an output, not a failure');
+    const y = tf.engine().makeTensorFromTensorInfo(out);
+    assert.deepEqual(y.shape, [2, 7, 9, 5, 4]);
+    assertClose(Float64Array.from(y.dataSync()), expected, TOL, 'fallback');
+    tf.dispose([x, w, b, y]);
   });
 
   it('dilated convolutions fall back to the cpu kernel with the same result', async () => {

@@ -37,8 +37,14 @@ test('negative strides, zero sizes and negative padding are RangeErrors, not cra
     assert.throws(() => addon.conv3d(0, 0, bad, a, b, out), (err: Error) => err instanceof RangeError && pattern.test(err.message));
     assert.throws(() => addon.conv3dImpl(0, 0, bad), RangeError);
   }
+  // An epilogue only on the forward direction, with a bias of one value per output channel.
+  assert.throws(() => addon.conv3d(1, 0, geometry, a, b, out, 1, new Float32Array(2)), (err: Error) => err instanceof RangeError && /epilogue needs the forward direction/.test(err.message));
+  assert.throws(() => addon.conv3d(0, 0, geometry, a, b, out, 4, new Float32Array(2)), (err: Error) => err instanceof RangeError && /epilogue must be 0..3/.test(err.message));
+  assert.throws(() => addon.conv3d(0, 0, geometry, a, b, out, 1, new Float32Array(3)), (err: Error) => err instanceof RangeError && /bias has the wrong number of elements/.test(err.message));
+  assert.throws(() => addon.conv3d(0, 0, geometry, a, b, out, 1), (err: Error) => err instanceof TypeError && /bias: expected a Float32Array/.test(err.message));
   // The addon still works afterwards.
   addon.conv3d(0, 0, geometry, a, b, out);
+  addon.conv3d(0, 0, geometry, a, b, out, 3, new Float32Array(2));
 });
 
 test('a conv3d the addon refuses is logged once with its reason, counted, and computed by the cpu kernel', { skip: skipUnlessNative }, async () => {

@@ -13,8 +13,9 @@ export interface NativeAddon {
   setThreads(n: number): void;
   getThreads(): number;
   versions(): { dnnl: string; dnnlCpuRuntime: string; portable: boolean };
-  conv3d(direction: number, layout: number, geometry: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
-  conv3dImpl(direction: number, layout: number, geometry: Int32Array): string;
+  /** `epilogue` (forward only): bit 1 adds `bias`, bit 2 applies ReLU, inside the primitive. */
+  conv3d(direction: number, layout: number, geometry: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array, epilogue?: number, bias?: Float32Array): void;
+  conv3dImpl(direction: number, layout: number, geometry: Int32Array, epilogue?: number): string;
   conv3dCacheClear(): void;
   conv3dCacheSize(): number;
   binary(op: number, dims: Int32Array, aStrides: Int32Array, bStrides: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array): void;

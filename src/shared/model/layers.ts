@@ -56,6 +56,30 @@ export function conv3dBias(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1
 }
 
 /**
+ * Inference-only conv3d + bias (+ ReLU) as one kernel, which a backend may run as a single
+ * primitive (oneDNN: the bias and a ReLU post-op applied while the output is written), instead of
+ * two more full passes over the output. No gradient: eval forwards only.
+ *   'TracocoConv3DBias' inputs {x [N,D,H,W,Cin], filter [k,k,k,Cin,Cout], bias [Cout]}, attrs {strides, pad, relu}
+ */
+export const CONV3D_BIAS_KERNEL = 'TracocoConv3DBias';
+
+export interface Conv3dBiasAttrs {
+  strides: 1 | 2;
+  pad: 'same' | 'valid';
+  relu: boolean;
+}
+
+/** conv3dBias (then ReLU when `relu`) for inference: the fused kernel when the backend has one. */
+export function conv3dBiasInference(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D, stride: 1 | 2, relu: boolean): tf.Tensor5D {
+  const attrs: Conv3dBiasAttrs = { strides: stride, pad: stride === 1 ? 'same' : 'valid', relu };
+  if (tf.getKernel(CONV3D_BIAS_KERNEL, tf.getBackend()) !== undefined) {
+    return tf.engine().runKernel(CONV3D_BIAS_KERNEL, { x, filter: weight, bias }, { ...attrs }) as tf.Tensor5D;
+  }
+  const y = tf.add(tf.conv3d(x, weight, stride, attrs.pad), bias) as tf.Tensor5D;
+  return relu ? tf.relu(y) : y;
+}
+
+/**
  * ConvTranspose3d with kernel 2, stride 2 (weight `[2,2,2,out,in]`, the tfjs conv3dTranspose
  * layout) plus bias. tfjs registers no gradient for conv3dTranspose, so it is a custom op whose
  * backward runs the two conv kernels a backend accelerates anyway: the input gradient is the

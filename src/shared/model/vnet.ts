@@ -17,6 +17,7 @@ import {
   type BiasOp,
   cancelledBias,
   conv3dBias,
+  conv3dBiasInference,
   dropout3d,
   foldBatchNorm,
   groupNorm,
@@ -222,7 +223,8 @@ export class VNet extends StoredNetwork<VNetConfig> {
       const x8 = run('block_eight', tf.add(run('block_seven_up', x7), x2));
       let x9 = run('block_nine', tf.add(run('block_eight_up', x8), x1));
       if (drop) x9 = dropout3d(x9, DROPOUT_P, drop);
-      return conv3dBias(x9, this.store.param<tf.Tensor5D>('out_conv.weight'), this.store.param<tf.Tensor1D>('out_conv.bias'), 1);
+      const [outWeight, outBias] = [this.store.param<tf.Tensor5D>('out_conv.weight'), this.store.param<tf.Tensor1D>('out_conv.bias')];
+      return mode === 'eval' ? conv3dBiasInference(x9, outWeight, outBias, 1, false) : conv3dBias(x9, outWeight, outBias, 1);
     });
   }
 
@@ -241,8 +243,11 @@ export class VNet extends StoredNetwork<VNetConfig> {
     const bias = this.store.param<tf.Tensor1D>(`${u.convKey}.bias`);
     const linear = (w: tf.Tensor5D, b: tf.Tensor1D, applyBias: BiasOp = addChannelBias): tf.Tensor5D =>
       u.kind === 'up' ? upsample2x(x, w, b, applyBias) : conv3dBias(x, w, b, u.kind === 'down' ? 2 : 1, applyBias);
+    // Eval: the conv, its bias and the ReLU in one kernel where the backend fuses them.
+    const linearRelu = (w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D =>
+      mode === 'eval' && u.kind !== 'up' ? conv3dBiasInference(x, w, b, u.kind === 'down' ? 2 : 1, true) : tf.relu(linear(w, b));
     const norm = this.config.normalization;
-    if (norm === 'none' || !u.normKey) return tf.relu(linear(weight, bias));
+    if (norm === 'none' || !u.normKey) return linearRelu(weight, bias);
     if (norm === 'instancenorm') return instanceNormRelu(linear(weight, bias, cancelledBias), NORM_EPSILON);
     const gamma = this.store.param<tf.Tensor1D>(`${u.normKey}.weight`);
     const beta = this.store.param<tf.Tensor1D>(`${u.normKey}.bias`);
@@ -251,7 +256,7 @@ export class VNet extends StoredNetwork<VNetConfig> {
     const runningVar = this.buffers.get(`${u.normKey}.running_var`)! as tf.Variable<tf.Rank.R1>;
     if (mode === 'eval') {
       const folded = foldBatchNorm(weight, bias, { gamma, beta, runningMean, runningVar }, u.kind === 'up' ? 'deconv' : 'conv');
-      return tf.relu(linear(folded.weight, folded.bias));
+      return linearRelu(folded.weight, folded.bias);
     }
     // Batch statistics cancel the bias; the running mean still tracks conv + bias, as PyTorch's.
     const z = linear(weight, bias, cancelledBias);

@@ -4,7 +4,8 @@
  * [kd, kh, kw, in, out] filters in place. Dilated or channels-first convolutions, non-float32
  * tensors and empty shapes go to the cpu kernel.
  */
-import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, type TensorInfo } from '@tensorflow/tfjs-core';
+import { CONV3D_BIAS_KERNEL, type Conv3dBiasAttrs } from '../../model/layers.js';
 import { reportNativeFailure } from '../failures.js';
 import type { NativeAddon } from '../native-addon.js';
 import { float32Of, outputFloat32 } from './tensors.js';
@@ -95,16 +96,30 @@ const KERNEL_NAME: Record<ConvDirection, string> = { forward: 'Conv3D', backward
  * Runs one direction; null when the addon fails (oneDNN refuses the geometry, memory runs out):
  * the failure is reported (logged once per reason, counted) and the cpu kernel then runs.
  */
-export function runConv3d(addon: NativeAddon, direction: ConvDirection, info: backend_util.Conv3DInfo, a: Float32Array, b: Float32Array, outSize: number): Float32Array | null {
+export function runConv3d(
+  addon: NativeAddon,
+  direction: ConvDirection,
+  info: backend_util.Conv3DInfo,
+  a: Float32Array,
+  b: Float32Array,
+  outSize: number,
+  epilogue?: { bias: Float32Array; relu: boolean },
+): Float32Array | null {
   const out = outputFloat32(outSize);
   try {
-    addon.conv3d(DIRECTION_CODE[direction], LAYOUT_CODE[layoutFor(direction, info)], convGeometry(info), a, b, out);
+    const flags = epilogue ? EPILOGUE_BIAS | (epilogue.relu ? EPILOGUE_RELU : 0) : 0;
+    addon.conv3d(DIRECTION_CODE[direction], LAYOUT_CODE[layoutFor(direction, info)], convGeometry(info), a, b, out, flags, epilogue?.bias);
   } catch (err) {
-    reportNativeFailure(KERNEL_NAME[direction], `${(err as Error).message} (geometry ${Array.from(convGeometry(info)).join(',')})`);
+    const name = epilogue ? CONV3D_BIAS_KERNEL : KERNEL_NAME[direction];
+    reportNativeFailure(name, `${(err as Error).message} (geometry ${Array.from(convGeometry(info)).join(',')})`);
     return null;
   }
   return out;
 }
+
+// The addon's epilogue flags (native/src/conv3d.h).
+const EPILOGUE_BIAS = 1;
+const EPILOGUE_RELU = 2;
 
 /** oneDNN's implementation name for one direction and geometry (benchmarks report it). */
 export function conv3dImplementation(addon: NativeAddon, direction: ConvDirection, info: backend_util.Conv3DInfo, layout?: ConvLayoutChoice): string {
@@ -122,6 +137,30 @@ function conv3dForward({ inputs, backend, attrs }: NativeKernelArgs, addon: Nati
   if (!usable(info)) return null;
   const out = runConv3d(addon, 'forward', info, xv, wv, elementCount(info.outShape));
   return out ? backend.makeTensorInfo(info.outShape, 'float32', out) : null;
+}
+
+/**
+ * The fused inference conv (contract in model/layers.ts). When oneDNN cannot run it, the cpu
+ * Conv3D kernel runs and the bias and ReLU are applied here, so a call never fails for want of
+ * the fused primitive.
+ */
+function conv3dBiasForward({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { x, filter, bias } = inputs as { x: TensorInfo; filter: TensorInfo; bias: TensorInfo };
+  const { strides, pad, relu } = attrs as unknown as Conv3dBiasAttrs;
+  const [xv, wv, bv] = [float32Of(backend, x), float32Of(backend, filter), float32Of(backend, bias)];
+  if (!xv || !wv || !bv || x.shape.length !== 5 || filter.shape.length !== 5) return null;
+  const info = backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filter.shape as [number, number, number, number, number], strides, 1, pad);
+  if (!usable(info) || bv.length !== info.outChannels) return null;
+  const out = runConv3d(addon, 'forward', info, xv, wv, elementCount(info.outShape), { bias: bv, relu: Boolean(relu) });
+  if (out) return backend.makeTensorInfo(info.outShape, 'float32', out);
+  const cpuConv = getKernel('Conv3D', 'cpu')!.kernelFunc({ inputs: { x, filter }, backend, attrs: { strides, pad, dilations: 1 } }) as TensorInfo;
+  const y = float32Of(backend, cpuConv)!;
+  const c = bv.length;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]! + bv[i % c]!;
+    y[i] = relu && v < 0 ? 0 : v;
+  }
+  return cpuConv;
 }
 
 function conv3dBackpropInput({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
@@ -150,6 +189,7 @@ function conv3dBackpropFilter({ inputs, backend, attrs }: NativeKernelArgs, addo
 
 export const conv3dKernels: NativeKernel[] = [
   { kernelName: 'Conv3D', run: conv3dForward },
+  { kernelName: CONV3D_BIAS_KERNEL, run: conv3dBiasForward },
   { kernelName: 'Conv3DBackpropInputV2', run: conv3dBackpropInput },
   { kernelName: 'Conv3DBackpropFilterV2', run: conv3dBackpropFilter },
 ];
