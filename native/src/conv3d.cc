@@ -9,6 +9,7 @@
 #include "args.h"
 #include "dnnl_context.h"
 #include "lru_cache.h"
+#include "parallel.h"
 #include "workspace.h"
 
 namespace tracoco {
@@ -20,11 +21,14 @@ using Tag = memory::format_tag;
 constexpr int kGeometrySize = 21;
 constexpr size_t kPlanCacheCapacity = 128;
 
-enum Direction { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+// kTransposedForward: the transposed convolution of the geometry's conv (what backward-data computes,
+// a = the conv's dst, out = its src) as oneDNN's deconvolution, which takes an epilogue.
+enum Direction { kForward = 0, kBackwardData = 1, kBackwardWeights = 2, kTransposedForward = 3 };
 enum Layout { kPlain = 0, kBlockedWeights = 1, kBlocked = 2 };
 // Forward epilogue (bit flags): the bias added and a ReLU applied inside the primitive, so
 // inference does not pay two more passes over the output.
-enum Epilogue { kNoEpilogue = 0, kBias = 1, kRelu = 2 };
+// kSum (transposed forward only) then adds a `skip` tensor shaped like the output.
+enum Epilogue { kNoEpilogue = 0, kBias = 1, kRelu = 2, kSum = 4 };
 
 // direction, layout, epilogue, geometry
 using PlanKey = std::array<int64_t, kGeometrySize + 3>;
@@ -81,7 +85,56 @@ Operand operand(int arg, const memory::desc& user, const memory::desc& prim, boo
   return o;
 }
 
+void setEpilogue(dnnl::primitive_attr& attr, int epilogue) {
+  dnnl::post_ops ops;
+  if (epilogue & kRelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
+}
+
+// The transposed convolution (inference). Its epilogue runs as one pass of our own afterwards
+// (applyEpilogue): oneDNN 2.6's jit deconvolution applies a bias 5x and a ReLU post-op 50x slower
+// than the deconvolution itself takes. Activations stay in the user's layout.
+std::shared_ptr<Plan> makeTransposedPlan(int layout, int epilogue, const Geometry& g) {
+  const memory::desc srcUser = plainDesc(g.dst(), Tag::ndhwc);
+  const memory::desc dstUser = plainDesc(g.src(), Tag::ndhwc);
+  // tfjs's [kd, kh, kw, out, in] filter seen as deconvolution weights {out, in, kd, kh, kw}.
+  const memory::dims dims = {g.ic, g.oc, g.kd, g.kh, g.kw};
+  const memory::desc weiUser(dims, memory::data_type::f32, memory::dims{g.oc, 1, g.kh * g.kw * g.ic * g.oc, g.kw * g.ic * g.oc, g.ic * g.oc});
+  const memory::desc wei = layout == kPlain ? weiUser : anyDesc(dims);
+  const memory::desc bias = (epilogue & kBias) ? plainDesc({g.ic}, Tag::x) : memory::desc();
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct, srcUser, wei,
+                                            dstUser, g.strides(), g.padLeft(), g.padRight());
+  const dnnl::deconvolution_forward::primitive_desc pd(d, attr, cpuEngine());
+  auto plan = std::make_shared<Plan>();
+  plan->primitive = dnnl::deconvolution_forward(pd);
+  plan->impl = pd.impl_info_str();
+  plan->a = operand(DNNL_ARG_SRC, srcUser, pd.src_desc(), false);
+  plan->b = operand(DNNL_ARG_WEIGHTS, weiUser, pd.weights_desc(), false);
+  plan->out = operand(DNNL_ARG_DST, dstUser, pd.dst_desc(), true);
+  plan->scratchpad = pd.scratchpad_desc();
+  plan->bias = bias;  // for the size check; applied by applyEpilogue
+  return plan;
+}
+
+// out = relu?(out + bias[c]) (+ skip), channels fastest (NDHWC).
+void applyEpilogue(float* out, int64_t n, const float* bias, int64_t channels, bool relu, const float* skip) {
+  parallelRanges(n / channels, channels * (skip ? 3 : 2), [&](int64_t begin, int64_t end, int) {
+    for (int64_t v = begin; v < end; ++v) {
+      float* row = out + v * channels;
+      const float* add = skip ? skip + v * channels : nullptr;
+      for (int64_t c = 0; c < channels; ++c) {
+        float y = row[c] + (bias ? bias[c] : 0.0f);
+        if (relu && y < 0.0f) y = 0.0f;
+        row[c] = add ? y + add[c] : y;
+      }
+    }
+  });
+}
+
 std::shared_ptr<Plan> makePlan(int direction, int layout, int epilogue, const Geometry& g) {
+  if (direction == kTransposedForward) return makeTransposedPlan(layout, epilogue, g);
   const memory::desc srcUser = plainDesc(g.src(), Tag::ndhwc);
   const memory::desc dstUser = plainDesc(g.dst(), Tag::ndhwc);
   const memory::desc weiUser = plainDesc(g.weights(), Tag::dhwio);
@@ -100,11 +153,7 @@ std::shared_ptr<Plan> makePlan(int direction, int layout, int epilogue, const Ge
   auto plan = std::make_shared<Plan>();
   if (direction == kForward && epilogue != kNoEpilogue) {
     // Inference only (no backward pass follows), so the primitive may pick its fastest form.
-    if (epilogue & kRelu) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-      attr.set_post_ops(ops);
-    }
+    setEpilogue(attr, epilogue);
     const memory::desc bias = (epilogue & kBias) ? plainDesc({g.oc}, Tag::x) : memory::desc();
     const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, algo, src, wei, bias, dst, g.strides(),
                                             g.padLeft(), g.padRight());
@@ -163,7 +212,7 @@ Request parseRequest(const Napi::CallbackInfo& info, size_t epilogueArg) {
   Request r;
   r.direction = static_cast<int>(intArg(info, 0, "direction"));
   r.layout = static_cast<int>(intArg(info, 1, "layout"));
-  require(info, r.direction >= kForward && r.direction <= kBackwardWeights, "conv3d: direction must be 0, 1 or 2");
+  require(info, r.direction >= kForward && r.direction <= kTransposedForward, "conv3d: direction must be 0, 1, 2 or 3");
   require(info, r.layout >= kPlain && r.layout <= kBlocked, "conv3d: layout must be 0, 1 or 2");
   const Span<int32_t> geo = spanArg<int32_t>(info, 2, "geometry");
   require(info, geo.size == kGeometrySize, "conv3d: geometry must have 21 entries");
@@ -179,8 +228,10 @@ Request parseRequest(const Napi::CallbackInfo& info, size_t epilogueArg) {
   r.geometry = Geometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
                         v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20]};
   r.epilogue = info.Length() > epilogueArg && !info[epilogueArg].IsUndefined() ? static_cast<int>(intArg(info, epilogueArg, "epilogue")) : kNoEpilogue;
-  require(info, r.epilogue >= kNoEpilogue && r.epilogue <= (kBias | kRelu), "conv3d: epilogue must be 0..3");
-  require(info, r.epilogue == kNoEpilogue || r.direction == kForward, "conv3d: an epilogue needs the forward direction");
+  require(info, r.epilogue >= kNoEpilogue && r.epilogue <= (kBias | kRelu | kSum), "conv3d: epilogue must be 0..7");
+  require(info, r.epilogue == kNoEpilogue || r.direction == kForward || r.direction == kTransposedForward,
+          "conv3d: an epilogue needs the forward or transposed-forward direction");
+  require(info, !(r.epilogue & kSum) || r.direction == kTransposedForward, "conv3d: a sum epilogue needs the transposed-forward direction");
   r.key[0] = r.direction;
   r.key[1] = r.layout;
   r.key[2] = r.epilogue;
@@ -241,6 +292,13 @@ Napi::Value Conv3d(const Napi::CallbackInfo& info) {
     require(info, static_cast<size_t>(b7.size) * sizeof(float) == plan->bias.get_size(), "conv3d: bias has the wrong number of elements");
     bias = b7.data;
   }
+  const float* skip = nullptr;
+  if (r.epilogue & kSum) {
+    const Span<float> s8 = spanArg<float>(info, 8, "skip");
+    require(info, s8.size == out.size, "conv3d: skip must have as many elements as the output");
+    skip = s8.data;
+  }
+  const bool ownEpilogue = r.direction == kTransposedForward && r.epilogue != kNoEpilogue;
   try {
     dnnl::stream& s = cpuStream();
     memory userA, userB, userOut;
@@ -251,13 +309,14 @@ Napi::Value Conv3d(const Napi::CallbackInfo& info) {
     if (plan->b.reordered) plan->b.reorder.execute(s, {{DNNL_ARG_FROM, userB}, {DNNL_ARG_TO, primB}});
     memory scratch(plan->scratchpad, cpuEngine(), workspace().get(3, plan->scratchpad.get_size()));
     std::unordered_map<int, memory> args{{plan->a.arg, primA}, {plan->b.arg, primB}, {plan->out.arg, primOut}, {DNNL_ARG_SCRATCHPAD, scratch}};
-    if (bias) args.emplace(DNNL_ARG_BIAS, memory(plan->bias, cpuEngine(), bias));
+    if (bias && !ownEpilogue) args.emplace(DNNL_ARG_BIAS, memory(plan->bias, cpuEngine(), bias));
     plan->primitive.execute(s, args);
     if (plan->out.reordered) plan->out.reorder.execute(s, {{DNNL_ARG_FROM, primOut}, {DNNL_ARG_TO, userOut}});
     s.wait();
   } catch (const dnnl::error& e) {
     throw Napi::Error::New(info.Env(), std::string("oneDNN convolution failed: ") + e.what());
   }
+  if (ownEpilogue) applyEpilogue(out.data, out.size, bias, r.geometry.ic, (r.epilogue & kRelu) != 0, skip);
   return info.Env().Undefined();
 }
 

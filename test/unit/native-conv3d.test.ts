@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { autoLayout, CONV_LAYOUTS, conv3dKernels, convLayouts, setConvLayouts, type ConvLayoutChoice, type ConvLayouts } from '../../src/shared/backend/kernels/conv3d.js';
 import { loadNativeAddon, type NativeAddon } from '../../src/shared/backend/native-addon.js';
-import { CONV3D_BIAS_KERNEL, conv3dBiasInference } from '../../src/shared/model/layers.js';
+import { CONV3D_BIAS_KERNEL, CONV3D_TRANSPOSE_BIAS_KERNEL, conv3dBiasInference, upsample2xInference } from '../../src/shared/model/layers.js';
 import { assertClose, assertMatchesCpu, onBothBackends, randomTensor, setUpBackends, skipUnlessNative } from './native-helpers.js';
 
 type Shape5 = [number, number, number, number, number];
@@ -105,6 +105,51 @@ describe('native conv3d kernels match the tfjs cpu kernels', { skip: skipUnlessN
       }
     });
   }
+
+  it('the fused inference transposed conv + bias (+ ReLU) (+ skip) matches conv3dTranspose, add, relu and add on the cpu backend', async () => {
+    setConvLayouts(saved);
+    for (const [x, filter] of [
+      [[2, 3, 4, 5, 6], [2, 2, 2, 4, 6]],
+      [[1, 4, 3, 2, 32], [2, 2, 2, 16, 32]],
+    ] as [Shape5, Shape5][]) {
+      const skipShape = [x[0], 2 * x[1], 2 * x[2], 2 * x[3], filter[3]];
+      for (const relu of [false, true]) {
+        for (const withSkip of [false, true]) {
+          const label = `x ${x.join('x')}, relu ${relu}, skip ${withSkip}`;
+          const r = await onBothBackends(() =>
+            upsample2xInference(randomTensor(1, x) as tf.Tensor5D, randomTensor(2, filter) as tf.Tensor5D, randomTensor(3, [filter[3]]) as tf.Tensor1D, relu, withSkip ? (randomTensor(4, skipShape) as tf.Tensor5D) : undefined),
+          );
+          assert.equal(r.ran[CONV3D_TRANSPOSE_BIAS_KERNEL], 1, `${label}: the fused kernel ran natively`);
+          assert.equal(r.ran.Add ?? 0, 0, `${label}: no separate add`);
+          assertClose(r.native[0]!, r.cpu[0]!, TOL, label);
+          if (relu && !withSkip) assert.ok(r.native[0]!.every((v) => v >= 0), `${label}: ReLU applied`);
+          if (!relu || withSkip) assert.ok(r.native[0]!.some((v) => v < 0), `${label}: negative values kept`);
+        }
+      }
+    }
+  });
+
+  it('the fused inference transposed conv falls back to the cpu kernel plus its own epilogue when oneDNN refuses it', async () => {
+    setConvLayouts(saved);
+    const build = () => [randomTensor(1, [2, 3, 4, 5, 6]), randomTensor(2, [2, 2, 2, 4, 6]), randomTensor(3, [4]), randomTensor(4, [2, 6, 8, 10, 4])] as [tf.Tensor5D, tf.Tensor5D, tf.Tensor1D, tf.Tensor5D];
+    await tf.setBackend('cpu');
+    const reference = tf.tidy(() => {
+      const [x, w, b, skip] = build();
+      return upsample2xInference(x, w, b, true, skip);
+    });
+    const expected = Float64Array.from(reference.dataSync());
+    reference.dispose();
+    await tf.setBackend('native');
+    const [x, w, b, skip] = build();
+    const refusing = { conv3d: () => { throw new RangeError('refused for the test'); } } as unknown as NativeAddon;
+    const kernel = conv3dKernels.find((k) => k.kernelName === CONV3D_TRANSPOSE_BIAS_KERNEL)!;
+    const out = kernel.run({ inputs: { x, filter: w, bias: b, skip }, backend: tf.backend() as MathBackendCPU, attrs: { relu: true } }, refusing);
+    assert.ok(out && !Array.isArray(out), 'an output, not a failure');
+    const y = tf.engine().makeTensorFromTensorInfo(out);
+    assert.deepEqual(y.shape, [2, 6, 8, 10, 4]);
+    assertClose(Float64Array.from(y.dataSync()), expected, TOL, 'fallback');
+    tf.dispose([x, w, b, skip, y]);
+  });
 
   it('the fused inference conv falls back to the cpu conv plus its own bias and ReLU when oneDNN refuses it', async () => {
     setConvLayouts(saved);

@@ -38,8 +38,10 @@ test('negative strides, zero sizes and negative padding are RangeErrors, not cra
     assert.throws(() => addon.conv3dImpl(0, 0, bad), RangeError);
   }
   // An epilogue only on the forward direction, with a bias of one value per output channel.
-  assert.throws(() => addon.conv3d(1, 0, geometry, a, b, out, 1, new Float32Array(2)), (err: Error) => err instanceof RangeError && /epilogue needs the forward direction/.test(err.message));
-  assert.throws(() => addon.conv3d(0, 0, geometry, a, b, out, 4, new Float32Array(2)), (err: Error) => err instanceof RangeError && /epilogue must be 0..3/.test(err.message));
+  assert.throws(() => addon.conv3d(1, 0, geometry, a, b, out, 1, new Float32Array(2)), (err: Error) => err instanceof RangeError && /epilogue needs the forward or transposed-forward direction/.test(err.message));
+  assert.throws(() => addon.conv3d(0, 0, geometry, a, b, out, 8, new Float32Array(2)), (err: Error) => err instanceof RangeError && /epilogue must be 0..7/.test(err.message));
+  assert.throws(() => addon.conv3d(0, 0, geometry, a, b, out, 5, new Float32Array(2), out), (err: Error) => err instanceof RangeError && /sum epilogue needs the transposed-forward direction/.test(err.message));
+  assert.throws(() => addon.conv3d(3, 0, geometry, a, b, out, 5, new Float32Array(2), new Float32Array(5)), (err: Error) => err instanceof RangeError && /skip must have as many elements as the output/.test(err.message));
   assert.throws(() => addon.conv3d(0, 0, geometry, a, b, out, 1, new Float32Array(3)), (err: Error) => err instanceof RangeError && /bias has the wrong number of elements/.test(err.message));
   assert.throws(() => addon.conv3d(0, 0, geometry, a, b, out, 1), (err: Error) => err instanceof TypeError && /bias: expected a Float32Array/.test(err.message));
   // The addon still works afterwards.

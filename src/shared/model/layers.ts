@@ -80,6 +80,27 @@ export function conv3dBiasInference(x: tf.Tensor5D, weight: tf.Tensor5D, bias: t
 }
 
 /**
+ * Inference-only ConvTranspose3d (kernel 2, stride 2) + bias (+ ReLU) (+ a skip tensor added last),
+ * the VNet decoder's up unit and skip connection, as one kernel a backend may fuse (oneDNN: a
+ * deconvolution with the bias, a ReLU post-op and a sum post-op). No gradient.
+ *   'TracocoConv3DTransposeBias' inputs {x [N,D,H,W,Cin], filter [2,2,2,Cout,Cin], bias [Cout], skip? [N,2D,2H,2W,Cout]}, attrs {relu}
+ */
+export const CONV3D_TRANSPOSE_BIAS_KERNEL = 'TracocoConv3DTransposeBias';
+
+/** upsample2x (then ReLU when `relu`, then + `skip`) for inference: the fused kernel when the backend has one. */
+export function upsample2xInference(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D, relu: boolean, skip?: tf.Tensor5D): tf.Tensor5D {
+  if (tf.getKernel(CONV3D_TRANSPOSE_BIAS_KERNEL, tf.getBackend()) !== undefined) {
+    return tf.engine().runKernel(CONV3D_TRANSPOSE_BIAS_KERNEL, { x, filter: weight, bias, ...(skip ? { skip } : {}) }, { relu }) as tf.Tensor5D;
+  }
+  return tf.tidy(() => {
+    const [n, d, h, w] = x.shape;
+    const up = tf.add(tf.conv3dTranspose(x, weight, [n, 2 * d, 2 * h, 2 * w, weight.shape[3]], 2, 'valid'), bias) as tf.Tensor5D;
+    const y = relu ? tf.relu(up) : up;
+    return skip ? tf.add(y, skip) : y;
+  });
+}
+
+/**
  * ConvTranspose3d with kernel 2, stride 2 (weight `[2,2,2,out,in]`, the tfjs conv3dTranspose
  * layout) plus bias. tfjs registers no gradient for conv3dTranspose, so it is a custom op whose
  * backward runs the two conv kernels a backend accelerates anyway: the input gradient is the

@@ -18,6 +18,7 @@ import {
   cancelledBias,
   conv3dBias,
   conv3dBiasInference,
+  upsample2xInference,
   dropout3d,
   foldBatchNorm,
   groupNorm,
@@ -212,16 +213,18 @@ export class VNet extends StoredNetwork<VNetConfig> {
     const mode: Mode = training ? (opts.updateStatistics === false ? 'train' : 'train+update') : 'eval';
     return tf.tidy(() => {
       const run = (name: string, input: tf.Tensor5D) => this.blocks.get(name)!.reduce((h, u) => this.unit(u, h, mode), input);
+      // An up block (one transposed-conv unit), then the encoder's skip added.
+      const up = (name: string, input: tf.Tensor5D, skip: tf.Tensor5D) => this.unit(this.blocks.get(name)![0]!, input, mode, skip);
       const x1 = run('block_one', x);
       const x2 = run('block_two', run('block_one_dw', x1));
       const x3 = run('block_three', run('block_two_dw', x2));
       const x4 = run('block_four', run('block_three_dw', x3));
       let x5 = run('block_five', run('block_four_dw', x4));
       if (drop) x5 = dropout3d(x5, DROPOUT_P, drop);
-      const x6 = run('block_six', tf.add(run('block_five_up', x5), x4));
-      const x7 = run('block_seven', tf.add(run('block_six_up', x6), x3));
-      const x8 = run('block_eight', tf.add(run('block_seven_up', x7), x2));
-      let x9 = run('block_nine', tf.add(run('block_eight_up', x8), x1));
+      const x6 = run('block_six', up('block_five_up', x5, x4));
+      const x7 = run('block_seven', up('block_six_up', x6, x3));
+      const x8 = run('block_eight', up('block_seven_up', x7, x2));
+      let x9 = run('block_nine', up('block_eight_up', x8, x1));
       if (drop) x9 = dropout3d(x9, DROPOUT_P, drop);
       const [outWeight, outBias] = [this.store.param<tf.Tensor5D>('out_conv.weight'), this.store.param<tf.Tensor1D>('out_conv.bias')];
       return mode === 'eval' ? conv3dBiasInference(x9, outWeight, outBias, 1, false) : conv3dBias(x9, outWeight, outBias, 1);
@@ -238,14 +241,23 @@ export class VNet extends StoredNetwork<VNetConfig> {
     }
   }
 
-  private unit(u: Unit, x: tf.Tensor5D, mode: Mode): tf.Tensor5D {
+  /** One unit; with `skip`, its output plus `skip` (fused into the transposed conv in eval). */
+  private unit(u: Unit, x: tf.Tensor5D, mode: Mode, skip?: tf.Tensor5D): tf.Tensor5D {
+    const fusesSkip = mode === 'eval' && u.kind === 'up' && (this.config.normalization === 'none' || this.config.normalization === 'batchnorm');
+    const y = this.unitOutput(u, x, mode, fusesSkip ? skip : undefined);
+    return skip && !fusesSkip ? tf.add(y, skip) : y;
+  }
+
+  private unitOutput(u: Unit, x: tf.Tensor5D, mode: Mode, skip: tf.Tensor5D | undefined): tf.Tensor5D {
     const weight = this.store.param<tf.Tensor5D>(`${u.convKey}.weight`);
     const bias = this.store.param<tf.Tensor1D>(`${u.convKey}.bias`);
     const linear = (w: tf.Tensor5D, b: tf.Tensor1D, applyBias: BiasOp = addChannelBias): tf.Tensor5D =>
       u.kind === 'up' ? upsample2x(x, w, b, applyBias) : conv3dBias(x, w, b, u.kind === 'down' ? 2 : 1, applyBias);
-    // Eval: the conv, its bias and the ReLU in one kernel where the backend fuses them.
-    const linearRelu = (w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D =>
-      mode === 'eval' && u.kind !== 'up' ? conv3dBiasInference(x, w, b, u.kind === 'down' ? 2 : 1, true) : tf.relu(linear(w, b));
+    // Eval: the conv, its bias and the ReLU (and an up unit's skip) in one kernel where the backend fuses them.
+    const linearRelu = (w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D => {
+      if (mode !== 'eval') return tf.relu(linear(w, b));
+      return u.kind === 'up' ? upsample2xInference(x, w, b, true, skip) : conv3dBiasInference(x, w, b, u.kind === 'down' ? 2 : 1, true);
+    };
     const norm = this.config.normalization;
     if (norm === 'none' || !u.normKey) return linearRelu(weight, bias);
     if (norm === 'instancenorm') return instanceNormRelu(linear(weight, bias, cancelledBias), NORM_EPSILON);

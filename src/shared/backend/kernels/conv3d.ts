@@ -5,7 +5,7 @@
  * tensors and empty shapes go to the cpu kernel.
  */
 import { backend_util, getKernel, type TensorInfo } from '@tensorflow/tfjs-core';
-import { CONV3D_BIAS_KERNEL, type Conv3dBiasAttrs } from '../../model/layers.js';
+import { CONV3D_BIAS_KERNEL, CONV3D_TRANSPOSE_BIAS_KERNEL, type Conv3dBiasAttrs } from '../../model/layers.js';
 import { reportNativeFailure } from '../failures.js';
 import type { NativeAddon } from '../native-addon.js';
 import { float32Of, outputFloat32 } from './tensors.js';
@@ -65,7 +65,14 @@ function layoutFor(direction: ConvDirection, info: backend_util.Conv3DInfo, choi
   return choice === 'auto' ? autoLayout(info) : choice;
 }
 
-const DIRECTION_CODE: Record<ConvDirection, number> = { forward: 0, backwardData: 1, backwardWeights: 2 };
+/**
+ * What the addon computes: a direction of the conv, or (inference only) its transposed forward —
+ * the backward-data result through oneDNN's deconvolution, which takes an epilogue; it follows the
+ * backward-data layout choice.
+ */
+export type ConvOp = ConvDirection | 'transposedForward';
+
+const DIRECTION_CODE: Record<ConvOp, number> = { forward: 0, backwardData: 1, backwardWeights: 2, transposedForward: 3 };
 const LAYOUT_CODE: Record<ConvLayout, number> = { plain: 0, 'blocked-weights': 1, blocked: 2 };
 
 /** The 21 numbers the addon reads: sizes, strides and the explicit front/back padding tfjs computed. */
@@ -90,27 +97,35 @@ function usable(info: backend_util.Conv3DInfo): boolean {
   return elementCount(info.inShape) > 0 && elementCount(info.outShape) > 0 && elementCount(info.filterShape) > 0 && info.dilationDepth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
 }
 
-const KERNEL_NAME: Record<ConvDirection, string> = { forward: 'Conv3D', backwardData: 'Conv3DBackpropInputV2', backwardWeights: 'Conv3DBackpropFilterV2' };
+const KERNEL_NAME: Record<ConvOp, string> = { forward: 'Conv3D', backwardData: 'Conv3DBackpropInputV2', backwardWeights: 'Conv3DBackpropFilterV2', transposedForward: CONV3D_TRANSPOSE_BIAS_KERNEL };
 
 /**
  * Runs one direction; null when the addon fails (oneDNN refuses the geometry, memory runs out):
  * the failure is reported (logged once per reason, counted) and the cpu kernel then runs.
  */
+/** An inference epilogue: the bias, then ReLU, then (transposed forward only) + `skip`. */
+export interface ConvEpilogue {
+  bias: Float32Array;
+  relu: boolean;
+  skip?: Float32Array;
+}
+
 export function runConv3d(
   addon: NativeAddon,
-  direction: ConvDirection,
+  op: ConvOp,
   info: backend_util.Conv3DInfo,
   a: Float32Array,
   b: Float32Array,
   outSize: number,
-  epilogue?: { bias: Float32Array; relu: boolean },
+  epilogue?: ConvEpilogue,
 ): Float32Array | null {
   const out = outputFloat32(outSize);
   try {
-    const flags = epilogue ? EPILOGUE_BIAS | (epilogue.relu ? EPILOGUE_RELU : 0) : 0;
-    addon.conv3d(DIRECTION_CODE[direction], LAYOUT_CODE[layoutFor(direction, info)], convGeometry(info), a, b, out, flags, epilogue?.bias);
+    const flags = epilogue ? EPILOGUE_BIAS | (epilogue.relu ? EPILOGUE_RELU : 0) | (epilogue.skip ? EPILOGUE_SUM : 0) : 0;
+    const layout = layoutFor(op === 'transposedForward' ? 'backwardData' : op, info);
+    addon.conv3d(DIRECTION_CODE[op], LAYOUT_CODE[layout], convGeometry(info), a, b, out, flags, epilogue?.bias, epilogue?.skip);
   } catch (err) {
-    const name = epilogue ? CONV3D_BIAS_KERNEL : KERNEL_NAME[direction];
+    const name = epilogue && op === 'forward' ? CONV3D_BIAS_KERNEL : KERNEL_NAME[op];
     reportNativeFailure(name, `${(err as Error).message} (geometry ${Array.from(convGeometry(info)).join(',')})`);
     return null;
   }
@@ -120,6 +135,7 @@ export function runConv3d(
 // The addon's epilogue flags (native/src/conv3d.h).
 const EPILOGUE_BIAS = 1;
 const EPILOGUE_RELU = 2;
+const EPILOGUE_SUM = 4;
 
 /** oneDNN's implementation name for one direction and geometry (benchmarks report it). */
 export function conv3dImplementation(addon: NativeAddon, direction: ConvDirection, info: backend_util.Conv3DInfo, layout?: ConvLayoutChoice): string {
@@ -151,16 +167,44 @@ function conv3dBiasForward({ inputs, backend, attrs }: NativeKernelArgs, addon: 
   if (!xv || !wv || !bv || x.shape.length !== 5 || filter.shape.length !== 5) return null;
   const info = backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filter.shape as [number, number, number, number, number], strides, 1, pad);
   if (!usable(info) || bv.length !== info.outChannels) return null;
-  const out = runConv3d(addon, 'forward', info, xv, wv, elementCount(info.outShape), { bias: bv, relu: Boolean(relu) });
+  const epilogue = { bias: bv, relu: Boolean(relu) };
+  const out = runConv3d(addon, 'forward', info, xv, wv, elementCount(info.outShape), epilogue);
   if (out) return backend.makeTensorInfo(info.outShape, 'float32', out);
   const cpuConv = getKernel('Conv3D', 'cpu')!.kernelFunc({ inputs: { x, filter }, backend, attrs: { strides, pad, dilations: 1 } }) as TensorInfo;
-  const y = float32Of(backend, cpuConv)!;
-  const c = bv.length;
-  for (let i = 0; i < y.length; i++) {
-    const v = y[i]! + bv[i % c]!;
-    y[i] = relu && v < 0 ? 0 : v;
-  }
+  applyEpilogue(float32Of(backend, cpuConv)!, epilogue);
   return cpuConv;
+}
+
+/**
+ * The fused inference transposed conv (contract in model/layers.ts); the cpu kernel plus the
+ * epilogue applied here when oneDNN cannot run it.
+ */
+function conv3dTransposeBiasForward({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { x, filter, bias, skip } = inputs as { x: TensorInfo; filter: TensorInfo; bias: TensorInfo; skip?: TensorInfo };
+  const { relu } = attrs as unknown as { relu: boolean };
+  const [xv, wv, bv] = [float32Of(backend, x), float32Of(backend, filter), float32Of(backend, bias)];
+  const sv = skip ? float32Of(backend, skip) : undefined;
+  if (!xv || !wv || !bv || sv === null || x.shape.length !== 5 || filter.shape.length !== 5) return null;
+  const [n, d, h, w] = x.shape as [number, number, number, number, number];
+  const outShape: [number, number, number, number, number] = [n, 2 * d, 2 * h, 2 * w, filter.shape[3]!];
+  const info = backend_util.computeConv3DInfo(outShape, filter.shape as [number, number, number, number, number], 2, 1, 'valid');
+  if (!usable(info) || !sameShape(info.outShape, x.shape) || bv.length !== outShape[4] || (skip && !sameShape(skip.shape, outShape))) return null;
+  const epilogue: ConvEpilogue = { bias: bv, relu: Boolean(relu), ...(sv ? { skip: sv } : {}) };
+  const out = runConv3d(addon, 'transposedForward', info, xv, wv, elementCount(outShape), epilogue);
+  if (out) return backend.makeTensorInfo(outShape, 'float32', out);
+  const cpuAttrs = { strides: 2, pad: 'valid', inputShape: outShape };
+  const cpuDeconv = getKernel('Conv3DBackpropInputV2', 'cpu')!.kernelFunc({ inputs: { dy: x, filter }, backend, attrs: cpuAttrs }) as TensorInfo;
+  applyEpilogue(float32Of(backend, cpuDeconv)!, epilogue);
+  return cpuDeconv;
+}
+
+/** y = relu?(y + bias) (+ skip) in place: the epilogue when the cpu kernel computed the conv. */
+function applyEpilogue(y: Float32Array, { bias, relu, skip }: ConvEpilogue): void {
+  const c = bias.length;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]! + bias[i % c]!;
+    y[i] = (relu && v < 0 ? 0 : v) + (skip ? skip[i]! : 0);
+  }
 }
 
 function conv3dBackpropInput({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
@@ -190,6 +234,7 @@ function conv3dBackpropFilter({ inputs, backend, attrs }: NativeKernelArgs, addo
 export const conv3dKernels: NativeKernel[] = [
   { kernelName: 'Conv3D', run: conv3dForward },
   { kernelName: CONV3D_BIAS_KERNEL, run: conv3dBiasForward },
+  { kernelName: CONV3D_TRANSPOSE_BIAS_KERNEL, run: conv3dTransposeBiasForward },
   { kernelName: 'Conv3DBackpropInputV2', run: conv3dBackpropInput },
   { kernelName: 'Conv3DBackpropFilterV2', run: conv3dBackpropFilter },
 ];
