@@ -113,6 +113,18 @@ describe('native elementwise kernels match the tfjs cpu kernels', { skip: skipUn
     await assertMatchesCpu(() => tf.mul(tf.cast(tf.greater(tensorOf(2, [3, 4]), 0), 'float32'), tensorOf(3, [3, 4])), EXACT, 'Multiply', 'mul after cast');
   });
 
+  it('LogicalAnd, LogicalOr and Select on same-shape inputs, and the cpu kernel when they broadcast', async () => {
+    const mask = (seed: number, shape: number[]) => tf.greater(tensorOf(seed, shape), 0);
+    await assertMatchesCpu(() => tf.logicalAnd(mask(1, [3, 50, 7]), mask(2, [3, 50, 7])), EXACT, 'LogicalAnd', 'and');
+    await assertMatchesCpu(() => tf.logicalOr(mask(3, [3, 50, 7]), mask(4, [3, 50, 7])), EXACT, 'LogicalOr', 'or');
+    await assertMatchesCpu(() => tf.where(mask(5, [4, 9, 11]), tensorOf(6, [4, 9, 11]), tensorOf(7, [4, 9, 11])), EXACT, 'Select', 'select');
+    // clipByValue's gradient: where(logicalAnd(x >= lo, x <= hi), dy, 0)
+    await assertMatchesCpu(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.clipByValue(x, -0.5, 0.5), tensorOf(8, [6, 40]))))(tensorOf(9, [6, 40])), EXACT, 'LogicalAnd', 'clip gradient');
+    await assertMatchesCpu(() => tf.logicalAnd(mask(10, [3, 50, 7]), mask(11, [1, 50, 1])), EXACT, 'LogicalAnd', 'broadcast and', 'fallback');
+    // tf.where broadcasts a scalar branch itself, so the kernel still sees one shape
+    await assertMatchesCpu(() => tf.where(mask(12, [4, 9, 11]), tensorOf(13, [4, 9, 11]), tf.scalar(0)), EXACT, 'Select', 'scalar branch');
+  });
+
   it('falls back to the cpu kernel for int32 inputs', async () => {
     await assertMatchesCpu(() => tf.add(tf.tensor([1, 2, 3], undefined, 'int32'), tf.tensor([4, 5, 6], undefined, 'int32')), EXACT, 'Add', 'int32 add', 'fallback');
   });
