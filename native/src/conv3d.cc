@@ -25,9 +25,9 @@ constexpr size_t kPlanCacheCapacity = 128;
 // a = the conv's dst, out = its src) as oneDNN's deconvolution, which takes an epilogue.
 enum Direction { kForward = 0, kBackwardData = 1, kBackwardWeights = 2, kTransposedForward = 3 };
 enum Layout { kPlain = 0, kBlockedWeights = 1, kBlocked = 2 };
-// Forward epilogue (bit flags): the bias added and a ReLU applied inside the primitive, so
-// inference does not pay two more passes over the output.
-// kSum (transposed forward only) then adds a `skip` tensor shaped like the output.
+// Inference epilogue (bit flags), so the output is not read and written again by separate ops:
+// the bias, then ReLU, then (transposed forward only) a `skip` tensor shaped like the output added.
+// The forward conv applies them inside the primitive; the transposed forward in one pass after it.
 enum Epilogue { kNoEpilogue = 0, kBias = 1, kRelu = 2, kSum = 4 };
 
 // direction, layout, epilogue, geometry
@@ -85,7 +85,18 @@ Operand operand(int arg, const memory::desc& user, const memory::desc& prim, boo
   return o;
 }
 
-void setEpilogue(dnnl::primitive_attr& attr, int epilogue) {
+// A plan computing dst from (src, weights): a = src, b = weights, out = dst.
+template <typename Primitive, typename PrimitiveDesc>
+void setForward(Plan& plan, const PrimitiveDesc& pd, const memory::desc& srcUser, const memory::desc& weiUser, const memory::desc& dstUser) {
+  plan.primitive = Primitive(pd);
+  plan.impl = pd.impl_info_str();
+  plan.a = operand(DNNL_ARG_SRC, srcUser, pd.src_desc(), false);
+  plan.b = operand(DNNL_ARG_WEIGHTS, weiUser, pd.weights_desc(), false);
+  plan.out = operand(DNNL_ARG_DST, dstUser, pd.dst_desc(), true);
+  plan.scratchpad = pd.scratchpad_desc();
+}
+
+void setReluPostOp(dnnl::primitive_attr& attr, int epilogue) {
   dnnl::post_ops ops;
   if (epilogue & kRelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
   attr.set_post_ops(ops);
@@ -108,12 +119,7 @@ std::shared_ptr<Plan> makeTransposedPlan(int layout, int epilogue, const Geometr
                                             dstUser, g.strides(), g.padLeft(), g.padRight());
   const dnnl::deconvolution_forward::primitive_desc pd(d, attr, cpuEngine());
   auto plan = std::make_shared<Plan>();
-  plan->primitive = dnnl::deconvolution_forward(pd);
-  plan->impl = pd.impl_info_str();
-  plan->a = operand(DNNL_ARG_SRC, srcUser, pd.src_desc(), false);
-  plan->b = operand(DNNL_ARG_WEIGHTS, weiUser, pd.weights_desc(), false);
-  plan->out = operand(DNNL_ARG_DST, dstUser, pd.dst_desc(), true);
-  plan->scratchpad = pd.scratchpad_desc();
+  setForward<dnnl::deconvolution_forward>(*plan, pd, srcUser, weiUser, dstUser);
   plan->bias = bias;  // for the size check; applied by applyEpilogue
   return plan;
 }
@@ -153,25 +159,14 @@ std::shared_ptr<Plan> makePlan(int direction, int layout, int epilogue, const Ge
   auto plan = std::make_shared<Plan>();
   if (direction == kForward && epilogue != kNoEpilogue) {
     // Inference only (no backward pass follows), so the primitive may pick its fastest form.
-    setEpilogue(attr, epilogue);
+    setReluPostOp(attr, epilogue);
     const memory::desc bias = (epilogue & kBias) ? plainDesc({g.oc}, Tag::x) : memory::desc();
     const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, algo, src, wei, bias, dst, g.strides(),
                                             g.padLeft(), g.padRight());
-    const dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
-    plan->primitive = dnnl::convolution_forward(pd);
-    plan->impl = pd.impl_info_str();
-    plan->a = operand(DNNL_ARG_SRC, srcUser, pd.src_desc(), false);
-    plan->b = operand(DNNL_ARG_WEIGHTS, weiUser, pd.weights_desc(), false);
-    plan->out = operand(DNNL_ARG_DST, dstUser, pd.dst_desc(), true);
-    plan->scratchpad = pd.scratchpad_desc();
+    setForward<dnnl::convolution_forward>(*plan, dnnl::convolution_forward::primitive_desc(d, attr, eng), srcUser, weiUser, dstUser);
     plan->bias = bias;
   } else if (direction == kForward) {
-    plan->primitive = dnnl::convolution_forward(fwd);
-    plan->impl = fwd.impl_info_str();
-    plan->a = operand(DNNL_ARG_SRC, srcUser, fwd.src_desc(), false);
-    plan->b = operand(DNNL_ARG_WEIGHTS, weiUser, fwd.weights_desc(), false);
-    plan->out = operand(DNNL_ARG_DST, dstUser, fwd.dst_desc(), true);
-    plan->scratchpad = fwd.scratchpad_desc();
+    setForward<dnnl::convolution_forward>(*plan, fwd, srcUser, weiUser, dstUser);
   } else if (direction == kBackwardData) {
     const dnnl::convolution_backward_data::desc d(algo, src, wei, dst, g.strides(), g.padLeft(), g.padRight());
     const dnnl::convolution_backward_data::primitive_desc pd(d, attr, eng, fwd);

@@ -99,10 +99,6 @@ function usable(info: backend_util.Conv3DInfo): boolean {
 
 const KERNEL_NAME: Record<ConvOp, string> = { forward: 'Conv3D', backwardData: 'Conv3DBackpropInputV2', backwardWeights: 'Conv3DBackpropFilterV2', transposedForward: CONV3D_TRANSPOSE_BIAS_KERNEL };
 
-/**
- * Runs one direction; null when the addon fails (oneDNN refuses the geometry, memory runs out):
- * the failure is reported (logged once per reason, counted) and the cpu kernel then runs.
- */
 /** An inference epilogue: the bias, then ReLU, then (transposed forward only) + `skip`. */
 export interface ConvEpilogue {
   bias: Float32Array;
@@ -110,6 +106,11 @@ export interface ConvEpilogue {
   skip?: Float32Array;
 }
 
+/**
+ * Runs one op (with an epilogue: inference); null when the addon fails (oneDNN refuses the
+ * geometry, memory runs out): the failure is reported (logged once per reason, counted) and the
+ * caller falls back to the cpu kernel.
+ */
 export function runConv3d(
   addon: NativeAddon,
   op: ConvOp,
