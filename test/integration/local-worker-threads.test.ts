@@ -9,30 +9,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/shared/backend/index.js';
 import { setThreadCount, threadCount } from '../../src/shared/backend/threads.js';
-import { validateConfig, type TracocoConfig } from '../../src/shared/config/index.js';
+import type { TracocoConfig } from '../../src/shared/config/index.js';
 import { CHECKSUM_KEY, readCheckpoint } from '../../src/shared/checkpoint/checkpoint.js';
 import { writePhantomDataset } from '../../src/shared/data/phantom-dataset.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { runLocal } from '../../src/local/run-local.js';
 import { tempDir } from '../support/env.js';
+import { tinyLocalConfig } from '../support/local-run.js';
 
 const tmp = tempDir('tracoco-threads-');
 let dataRoot = '';
 let backend = 'cpu';
 
 function tinyConfig(): TracocoConfig {
-  return validateConfig(
-    {
-      name: 'threads',
-      seed: 4,
-      data: { root: dataRoot, labeled: 2, patch: [16, 16, 16] },
-      model: { filters: 4, normalization: 'instancenorm', dropout: false },
-      train: { batch_size: 4, max_iterations: 4, rampup_length: 1 },
-      eval: { every: 2, split: 'test', patch: [16, 16, 16], stride_xy: 8, stride_z: 8, batch: 4 },
-      checkpoint: { every: 2 },
-    },
-    'test',
-  );
+  return tinyLocalConfig(dataRoot, { name: 'threads', seed: 4, model: { filters: 4, normalization: 'instancenorm', dropout: false } });
 }
 
 async function checksums(dir: string): Promise<string[]> {

@@ -11,26 +11,15 @@ import { readCheckpoint } from '../../src/shared/checkpoint/index.js';
 import { TracocoError } from '../../src/shared/errors.js';
 import { runCli } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
+import { tinyLocalConfig } from '../support/local-run.js';
 
 const tmp = tempDir('tracoco-train-');
 let dataRoot = '';
 let backend = 'cpu';
 
-/** A run small enough for CI: 16^3 patches of 24x24x20 phantoms, 4 filters. */
+/** The tiny CI run (test/support/local-run.ts) on this file's phantoms. */
 function tinyConfig(overrides: Record<string, unknown> = {}): TracocoConfig {
-  return validateConfig(
-    {
-      name: 'tiny',
-      seed: 11,
-      data: { root: dataRoot, labeled: 2, patch: [16, 16, 16] },
-      model: { filters: 4 },
-      train: { batch_size: 4, max_iterations: 4, rampup_length: 1 },
-      eval: { every: 2, split: 'test', patch: [16, 16, 16], stride_xy: 8, stride_z: 8, batch: 4 },
-      checkpoint: { every: 2 },
-      ...overrides,
-    },
-    'test',
-  );
+  return tinyLocalConfig(dataRoot, overrides);
 }
 
 describe('local training (coordinator + workers in one process)', () => {

@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Registers tfjs's gradients (tfjs-core alone has none; see layers.ts).
 import '@tensorflow/tfjs';
-import { channelSums } from './layers.js';
+import { backendHasKernel, channelSums } from './layers.js';
 
 export const BATCH_NORM_TRAIN_KERNEL = 'TracocoBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'TracocoBatchNormTrainGrad';
@@ -110,12 +110,8 @@ function channelsAsInstances(x: tf.Tensor5D, n: number): tf.Tensor5D {
   return tf.transpose(tf.reshape(x, [d, h, w, n, nc / n]), [3, 0, 1, 2, 4]);
 }
 
-function hasKernel(name: string): boolean {
-  return tf.getKernel(name, tf.getBackend()) !== undefined;
-}
-
 function forwardKernel(x: tf.Tensor5D, scale: tf.Tensor1D, offset: tf.Tensor1D, attrs: BatchNormAttrs) {
-  if (!hasKernel(BATCH_NORM_TRAIN_KERNEL)) return batchNormTrainComposite(x, scale, offset, attrs);
+  if (!backendHasKernel(BATCH_NORM_TRAIN_KERNEL)) return batchNormTrainComposite(x, scale, offset, attrs);
   const out = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNEL, { x, scale, offset }, { ...attrs }) as tf.Tensor[];
   return out as [tf.Tensor5D, tf.Tensor1D, tf.Tensor1D];
 }
@@ -126,7 +122,7 @@ function gradKernel(
   attrs: BatchNormAttrs,
 ): [tf.Tensor5D, tf.Tensor1D, tf.Tensor1D] {
   const [x, y, scale, mean, variance] = saved;
-  if (!hasKernel(BATCH_NORM_TRAIN_GRAD_KERNEL)) {
+  if (!backendHasKernel(BATCH_NORM_TRAIN_GRAD_KERNEL)) {
     return batchNormTrainGradComposite(dy, x, y, scale, mean, variance, attrs);
   }
   const inputs = { dy, x, y, scale, mean, variance };

@@ -69,13 +69,18 @@ export interface Conv3dBiasAttrs {
   relu: boolean;
 }
 
+/** Whether the active backend registers `kernelName` (tracoco's fused kernels exist only on `native`). */
+export function backendHasKernel(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
 /** conv3dBias (then ReLU when `relu`) for inference: the fused kernel when the backend has one. */
 export function conv3dBiasInference(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D, stride: 1 | 2, relu: boolean): tf.Tensor5D {
-  const attrs: Conv3dBiasAttrs = { strides: stride, pad: stride === 1 ? 'same' : 'valid', relu };
-  if (tf.getKernel(CONV3D_BIAS_KERNEL, tf.getBackend()) !== undefined) {
+  if (backendHasKernel(CONV3D_BIAS_KERNEL)) {
+    const attrs: Conv3dBiasAttrs = { strides: stride, pad: stride === 1 ? 'same' : 'valid', relu };
     return tf.engine().runKernel(CONV3D_BIAS_KERNEL, { x, filter: weight, bias }, { ...attrs }) as tf.Tensor5D;
   }
-  const y = tf.add(tf.conv3d(x, weight, stride, attrs.pad), bias) as tf.Tensor5D;
+  const y = conv3dBias(x, weight, bias, stride);
   return relu ? tf.relu(y) : y;
 }
 
@@ -89,12 +94,11 @@ export const CONV3D_TRANSPOSE_BIAS_KERNEL = 'TracocoConv3DTransposeBias';
 
 /** upsample2x (then ReLU when `relu`, then + `skip`) for inference: the fused kernel when the backend has one. */
 export function upsample2xInference(x: tf.Tensor5D, weight: tf.Tensor5D, bias: tf.Tensor1D, relu: boolean, skip?: tf.Tensor5D): tf.Tensor5D {
-  if (tf.getKernel(CONV3D_TRANSPOSE_BIAS_KERNEL, tf.getBackend()) !== undefined) {
+  if (backendHasKernel(CONV3D_TRANSPOSE_BIAS_KERNEL)) {
     return tf.engine().runKernel(CONV3D_TRANSPOSE_BIAS_KERNEL, { x, filter: weight, bias, ...(skip ? { skip } : {}) }, { relu }) as tf.Tensor5D;
   }
   return tf.tidy(() => {
-    const [n, d, h, w] = x.shape;
-    const up = tf.add(tf.conv3dTranspose(x, weight, [n, 2 * d, 2 * h, 2 * w, weight.shape[3]], 2, 'valid'), bias) as tf.Tensor5D;
+    const up = upsample2x(x, weight, bias);
     const y = relu ? tf.relu(up) : up;
     return skip ? tf.add(y, skip) : y;
   });

@@ -241,14 +241,15 @@ export class VNet extends StoredNetwork<VNetConfig> {
     }
   }
 
-  /** One unit; with `skip`, its output plus `skip` (fused into the transposed conv in eval). */
+  /** One unit; with `skip`, its output plus `skip` (fused into the transposed conv where eval allows). */
   private unit(u: Unit, x: tf.Tensor5D, mode: Mode, skip?: tf.Tensor5D): tf.Tensor5D {
-    const fusesSkip = mode === 'eval' && u.kind === 'up' && (this.config.normalization === 'none' || this.config.normalization === 'batchnorm');
-    const y = this.unitOutput(u, x, mode, fusesSkip ? skip : undefined);
-    return skip && !fusesSkip ? tf.add(y, skip) : y;
+    const pending = { skip };
+    const y = this.unitOutput(u, x, mode, pending);
+    return pending.skip ? tf.add(y, pending.skip) : y;
   }
 
-  private unitOutput(u: Unit, x: tf.Tensor5D, mode: Mode, skip: tf.Tensor5D | undefined): tf.Tensor5D {
+  /** The unit's output; a path that adds `pending.skip` itself takes it (sets it undefined). */
+  private unitOutput(u: Unit, x: tf.Tensor5D, mode: Mode, pending: { skip?: tf.Tensor5D }): tf.Tensor5D {
     const weight = this.store.param<tf.Tensor5D>(`${u.convKey}.weight`);
     const bias = this.store.param<tf.Tensor1D>(`${u.convKey}.bias`);
     const linear = (w: tf.Tensor5D, b: tf.Tensor1D, applyBias: BiasOp = addChannelBias): tf.Tensor5D =>
@@ -256,7 +257,10 @@ export class VNet extends StoredNetwork<VNetConfig> {
     // Eval: the conv, its bias and the ReLU (and an up unit's skip) in one kernel where the backend fuses them.
     const linearRelu = (w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D => {
       if (mode !== 'eval') return tf.relu(linear(w, b));
-      return u.kind === 'up' ? upsample2xInference(x, w, b, true, skip) : conv3dBiasInference(x, w, b, u.kind === 'down' ? 2 : 1, true);
+      if (u.kind !== 'up') return conv3dBiasInference(x, w, b, u.kind === 'down' ? 2 : 1, true);
+      const skip = pending.skip;
+      pending.skip = undefined;
+      return upsample2xInference(x, w, b, true, skip);
     };
     const norm = this.config.normalization;
     if (norm === 'none' || !u.normKey) return linearRelu(weight, bias);
