@@ -229,6 +229,29 @@ test('a lower contrast brings the touching structures closer to the organ intens
   assert.ok(high > 2 * low, `gap at contrast 0.5: ${high}, at 0.1: ${low}`);
 });
 
+test("vessel 'darker' puts every touching structure below the organ; the default keeps the vessel above it and the same geometry", () => {
+  const options = { seed: 9, index: 0, shape: SHAPE, noise: 0, bias: 0, contrast: 0.5, variability: 0 };
+  const brighter = generatePhantomCase(options);
+  const darker = generatePhantomCase({ ...options, vessel: 'darker' });
+  assert.deepEqual(darker.label, brighter.label, 'the polarity changes intensities only');
+  assert.deepEqual(bytes(generatePhantomCase({ ...options, vessel: 'brighter' }).image), bytes(brighter.image), "'brighter' is the default");
+  const organ: number[] = [];
+  for (let i = 0; i < brighter.label.length; i++) if (brighter.label[i]) organ.push(brighter.image[i]!);
+  const organLevel = median(organ);
+  // away from the organ's soft edge, the brightest background voxel is the vessel's with 'brighter'
+  // and a structure below the organ with 'darker'
+  const brightestBackground = (c: PhantomCase) => {
+    let best = 0;
+    for (let i = 0; i < c.label.length; i++) if (!c.label[i]) best = Math.max(best, c.image[i]!);
+    return best;
+  };
+  assert.ok(brightestBackground(brighter) > organLevel + 0.3 * SPAN, `brighter: ${brightestBackground(brighter)} vs organ ${organLevel}`);
+  assert.ok(brightestBackground(darker) < organLevel + 0.1 * SPAN, `darker: ${brightestBackground(darker)} vs organ ${organLevel}`);
+  let changed = 0;
+  for (let i = 0; i < darker.image.length; i++) if (darker.image[i]! < brighter.image[i]! - 0.5 * SPAN) changed++;
+  assert.ok(changed > 200, `the vessel's voxels drop by 1.8 x contrast x span: ${changed}`);
+});
+
 test('bad options throw a TracocoError naming the field', () => {
   const bad: [Parameters<typeof generatePhantomCase>[0], string][] = [
     [{ seed: 0, index: 0, shape: [8, 64, 64] }, 'shape'],
@@ -236,6 +259,7 @@ test('bad options throw a TracocoError naming the field', () => {
     [{ seed: 0, index: 0, shape: SHAPE, noise: -1 }, 'noise'],
     [{ seed: 0, index: 0, shape: SHAPE, contrast: Number.NaN }, 'contrast'],
     [{ seed: 0, index: 0, shape: SHAPE, bias: 1 }, 'bias'],
+    [{ seed: 0, index: 0, shape: SHAPE, vessel: 'grey' as never }, 'vessel'],
   ];
   for (const [options, field] of bad) {
     assert.throws(() => generatePhantomCase(options), (err: unknown) => {

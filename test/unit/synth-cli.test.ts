@@ -120,6 +120,8 @@ test('tracoco synth rejects bad flags, naming the flag, and documents them in --
       [['--seed', '-3'], /--seed/],
       [['--cases', '4', '--test-cases', '4'], /--test-cases/],
       [['--kind', 'brain'], /--kind/],
+      [['--vessel', 'grey'], /--vessel/],
+      [['--kind', 'tumour', '--vessel', 'darker'], /--vessel/],
     ];
     for (const [flags, names] of cases) {
       const r = runCli(['synth', '--out', out, ...flags]);
@@ -133,7 +135,7 @@ test('tracoco synth rejects bad flags, naming the flag, and documents them in --
 
     const help = runCli(['synth', '--help']);
     assert.equal(help.status, 0);
-    for (const flag of ['--out', '--cases', '--size', '--seed', '--test-cases', '--kind', '--json']) assert.match(help.stdout, new RegExp(flag));
+    for (const flag of ['--out', '--cases', '--size', '--seed', '--test-cases', '--kind', '--vessel', '--json']) assert.match(help.stdout, new RegExp(flag));
   } finally {
     dir.cleanup();
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PHANTOM_MIN_SIZE } from '../../shared/data/phantom.js';
+import { PHANTOM_MIN_SIZE, VESSEL_POLARITIES, type VesselPolarity } from '../../shared/data/phantom.js';
 import { PHANTOM_KINDS, type PhantomKind } from '../../shared/data/phantom-kinds.js';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
@@ -18,6 +18,7 @@ interface SynthFlags {
   contrast?: number;
   noise?: number;
   variability?: number;
+  vessel?: VesselPolarity;
   json?: boolean;
 }
 
@@ -40,6 +41,7 @@ export function registerSynth(program: Command): void {
     .option('--contrast <f>', 'labelled structures vs the unlabelled ones touching them, as a fraction of the main contrast (organ, blood or tumour vs tissue; lower is harder; default 0.25)', positiveNumber)
     .option('--noise <f>', 'noise sigma as a fraction of the main contrast (default 0.12)', positiveNumber)
     .option('--variability <f>', 'case-to-case appearance variability in [0, 1] (default 0.6)', unitInterval)
+    .option('--vessel <polarity>', `organ kind: the vessel touching the organ is ${VESSEL_POLARITIES.join(' | ')} than the organ (default brighter; the wall and slab are always darker)`, oneOf(VESSEL_POLARITIES))
     .option('--json', 'print {out, training, test, shape, seed, kind, classes} as one JSON object on stdout')
     .action(async (flags: SynthFlags) => {
       const shape = flags.size ?? DEFAULT_SIZE;
@@ -55,7 +57,7 @@ export function registerSynth(program: Command): void {
           shape,
           seed: flags.seed,
           kind: flags.kind,
-          appearance: { contrast: flags.contrast, noise: flags.noise, variability: flags.variability },
+          appearance: { contrast: flags.contrast, noise: flags.noise, variability: flags.variability, vessel: flags.vessel },
           onProgress: progress.update,
         });
       } finally {
@@ -75,6 +77,9 @@ function checkFlags(flags: SynthFlags, shape: Shape3): void {
   if (flags.cases < 2) throw new TracocoError('need at least 2 cases (one training, one test)', { flag: '--cases' });
   if (flags.testCases !== undefined && flags.testCases >= flags.cases) {
     throw new TracocoError(`must be less than --cases (${flags.cases}), got ${flags.testCases}`, { flag: '--test-cases' });
+  }
+  if (flags.vessel !== undefined && flags.kind !== 'organ') {
+    throw new TracocoError(`applies to the organ kind only, got --kind ${flags.kind}`, { flag: '--vessel' });
   }
 }
 

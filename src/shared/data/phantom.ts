@@ -11,6 +11,7 @@
  *
  * Deterministic per (seed, index): every random draw comes from `streamFor(seed, 'phantom', index)`.
  */
+import { TracocoError } from '../errors.js';
 import { streamFor, type Random } from '../random.js';
 import type { Shape3, Vec3 } from '../volume.js';
 import {
@@ -59,7 +60,18 @@ export interface PhantomOptions {
    * appearance, which is where unlabelled cases help.
    */
   variability?: number;
+  /**
+   * The vessel's intensity against the organ's (default 'brighter'): 'brighter' by `contrast`
+   * (the wall and the slab are darker), or 'darker' by 0.8 × `contrast`, so that every touching
+   * structure is darker than the organ and brightness ranks the organ first. With 'darker', what
+   * a model trained on few labels gets wrong on a touching structure it predicts with low
+   * confidence, which is what confidence-thresholded pseudo-labels need (README, the demo).
+   */
+  vessel?: VesselPolarity;
 }
+
+export const VESSEL_POLARITIES = ['brighter', 'darker'] as const;
+export type VesselPolarity = (typeof VESSEL_POLARITIES)[number];
 
 /** Mean intensities before bias and noise, in an MRI-like range (not normalised). */
 export const PHANTOM_INTENSITY = { tissue: 300, organ: 700 } as const;
@@ -102,7 +114,7 @@ export function generatePhantomCase(options: PhantomOptions): PhantomCase {
     biasField: valueNoise(shape, Math.max(...shape) / 2, rng),
   };
   const look = drawLook(knobs, rng, streamFor(options.seed, 'phantom-look', options.index));
-  return render(layout, shape, fields, look, rng);
+  return render(layout, shape, fields, look, vesselSign(options.vessel ?? 'brighter'), rng);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +242,14 @@ interface Fields {
 }
 
 
-function render(layout: Layout, shape: Shape3, fields: Fields, look: CaseLook, rng: Random): PhantomCase {
+/** Signed vessel offset from the organ, in units of the structures' contrast; throws on an unknown polarity. */
+function vesselSign(vessel: string): number {
+  if (vessel === 'brighter') return 1;
+  if (vessel === 'darker') return -0.8;
+  throw new TracocoError(`expected one of ${VESSEL_POLARITIES.join(', ')}, got '${vessel}'`, { field: 'vessel' });
+}
+
+function render(layout: Layout, shape: Shape3, fields: Fields, look: CaseLook, vesselOffset: number, rng: Random): PhantomCase {
   const [X, Y, Z] = shape;
   const n = X * Y * Z;
   const image = new Float32Array(n);
@@ -241,7 +260,7 @@ function render(layout: Layout, shape: Shape3, fields: Fields, look: CaseLook, r
   const span = (PHANTOM_INTENSITY.organ - tissue) * look.span;
   const organ = tissue + span;
   const wallLevel = organ - look.contrast * span;
-  const vesselLevel = organ + look.contrast * span;
+  const vesselLevel = organ + vesselOffset * look.contrast * span;
   const slabLevel = organ - 1.2 * look.contrast * span;
   const sigma = look.noise * span;
 
