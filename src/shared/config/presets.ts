@@ -108,9 +108,9 @@ export const presets: Record<string, Preset> = {
   // a model 0.13 over the last 90 of 360 iterations at almost zero learning rate; instance norm has
   // no running statistics, so evaluation computes what training computed. No Dropout3d: at 4
   // channels p = 0.5 zeroes most features of a pass, so the pseudo-labels would be noise.
-  // Known limit of 4 filters (README): the supervised model and model 1 mark the organ by all-zero
-  // last-block features, so their organ probability is the output bias alone (about 0.72) and
-  // carries no confidence; VNet-8 does not do this but doubles the demo's time.
+  // Known limit of 4 filters (README): from some initial weights (training seed 0 every time) a
+  // model marks the organ by all-zero last-block features, so its organ probability is the output
+  // bias alone (about 0.72) and carries no confidence; VNet-8 does not, but doubles the demo's time.
   phantom: {
     base: {
       name: 'phantom',
