@@ -86,8 +86,9 @@ export function conv3dBiasInference(x: tf.Tensor5D, weight: tf.Tensor5D, bias: t
 
 /**
  * Inference-only ConvTranspose3d (kernel 2, stride 2) + bias (+ ReLU) (+ a skip tensor added last),
- * the VNet decoder's up unit and skip connection, as one kernel a backend may fuse (oneDNN: a
- * deconvolution with the bias, a ReLU post-op and a sum post-op). No gradient.
+ * the VNet decoder's up unit and skip connection, as one kernel a backend may fuse (native: oneDNN's
+ * deconvolution, then one threaded pass for bias, ReLU and skip, since oneDNN 2.6's own deconvolution
+ * post-ops are slower than that pass). No gradient.
  *   'TracocoConv3DTransposeBias' inputs {x [N,D,H,W,Cin], filter [2,2,2,Cout,Cin], bias [Cout], skip? [N,2D,2H,2W,Cout]}, attrs {relu}
  */
 export const CONV3D_TRANSPOSE_BIAS_KERNEL = 'TracocoConv3DTransposeBias';
