@@ -16,6 +16,10 @@ export type PhaseSeconds = Record<StepPhase, number>;
 export const ARCHITECTURES = ['vnet', 'unet3d', 'unet2d'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
+/** Where a step's pseudo-labels come from (`train.pseudo_labels`): the peer model, or the ground truth as a diagnostic. */
+export const PSEUDO_LABEL_SOURCES = ['peer', 'ground-truth'] as const;
+export type PseudoLabelSource = (typeof PSEUDO_LABEL_SOURCES)[number];
+
 /** `{ [name]: value }` for every name of a list (zeroed loss terms, phase timers, ...). */
 export function recordOf<K extends string, V>(names: readonly K[], value: (name: K) => V): Record<K, V> {
   return Object.fromEntries(names.map((n) => [n, value(n)])) as Record<K, V>;

@@ -3,9 +3,9 @@
  * `createPooledBatchBuilder` (pool.ts) runs the same function in a piscina pool.
  */
 import type { ShardPlan } from '../shared/protocol/index.js';
-import { assembleReplicaBatch, type CachedCase } from '../shared/training/assemble.js';
+import { assembleReplicaBatch, type AssembleOptions, type CachedCase } from '../shared/training/assemble.js';
 import type { ReplicaBatch } from '../shared/training/replica-batch.js';
 
-export type BatchBuilder = (shards: ShardPlan[], lookup: (id: string) => CachedCase | undefined) => ReplicaBatch | Promise<ReplicaBatch>;
+export type BatchBuilder = (shards: ShardPlan[], lookup: (id: string) => CachedCase | undefined, options?: AssembleOptions) => ReplicaBatch | Promise<ReplicaBatch>;
 
-export const inlineBatchBuilder: BatchBuilder = (shards, lookup) => assembleReplicaBatch(shards, lookup);
+export const inlineBatchBuilder: BatchBuilder = (shards, lookup, options) => assembleReplicaBatch(shards, lookup, options);

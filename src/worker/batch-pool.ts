@@ -22,7 +22,7 @@ export function createBatchPool(threads = 1): BatchPool | null {
   if (!existsSync(filename)) return null;
   const pool = new Piscina({ filename, minThreads: threads, maxThreads: threads });
   return {
-    build: async (shards, lookup) => {
+    build: async (shards, lookup, options) => {
       const cases: Record<string, CachedCase> = {};
       for (const s of shards) {
         for (const id of [...s.labeledIds, ...s.unlabeledIds]) {
@@ -30,7 +30,7 @@ export function createBatchPool(threads = 1): BatchPool | null {
           if (c) cases[id] = c;
         }
       }
-      return (await pool.run({ shards, cases } satisfies BatchTask)) as ReplicaBatch;
+      return (await pool.run({ shards, cases, options } satisfies BatchTask)) as ReplicaBatch;
     },
     close: () => pool.destroy(),
   };

@@ -269,7 +269,8 @@ export class TrainingWorker {
         phases[phase]! += (performance.now() - t0) / 1000;
       }
     };
-    const rb = await timed('data', () => this.batchBuilder(m.shards, (id) => this.cases.get(id)));
+    const unlabeledLabels = replica.settings.pseudoLabels === 'ground-truth';
+    const rb = await timed('data', () => this.batchBuilder(m.shards, (id) => this.cases.get(id), { unlabeledLabels }));
     const ctx = { seed: assign.config.seed, iteration: m.iteration, role: assign.role };
     let peer: PeerViews | null = null;
     let exchangeBytes = 0;

@@ -57,10 +57,14 @@ test('method configs: same budget and evaluation iterations for every method; th
   const sup = methodConfig(config, 'supervised', 4, 70);
   const all = methodConfig(config, 'supervised-all', 4, 70);
   const cross = methodConfig(config, 'tracoco-cross', 4, 70);
+  const oracle = methodConfig(config, 'oracle-pseudo-labels', 4, 70);
   assert.equal(sup.seed, 4);
+  // Only the oracle trains on ground-truth pseudo-labels; it is the published method otherwise.
+  assert.deepEqual([oracle.train.pseudo_labels, oracle.train.pairing, oracle.train.kl, oracle.train.cutmix], ['ground-truth', 'intra', 'reference', true]);
+  assert.equal(methodConfig(config, 'tracoco', 4, 70).train.pseudo_labels, 'peer');
   assert.equal(sup.train.semi_supervised, false);
   assert.deepEqual([all.data.labeled, all.train.semi_supervised], [70, false]);
   assert.deepEqual([cross.train.pairing, cross.train.kl], ['cross', 'class']);
   // 25 epochs of 8 labels at batch 4 = 100 iterations, for every method.
-  for (const c of [sup, all, cross]) assert.deepEqual([c.eval.every, c.eval.every_epochs, c.train.max_iterations], [100, null, config.train.max_iterations]);
+  for (const c of [sup, all, cross, oracle]) assert.deepEqual([c.eval.every, c.eval.every_epochs, c.train.max_iterations], [100, null, config.train.max_iterations]);
 });

@@ -8,6 +8,8 @@ import { generatePhantomCase } from '../../src/shared/data/phantom.js';
 import { assembleReplicaBatch, type CachedCase } from '../../src/shared/training/assemble.js';
 import { augmentOptionsFrom } from '../../src/shared/training/settings.js';
 import { computeGradients, computePeerViews, type LossTerms } from '../../src/shared/training/step.js';
+import { groundTruthPseudoLabels } from '../../src/shared/training/pseudo-labels.js';
+import { TracocoError } from '../../src/shared/errors.js';
 import type { PeerViews } from '../../src/shared/training/exchange.js';
 import type { ReplicaBatch } from '../../src/shared/training/replica-batch.js';
 import { Replica } from '../../src/worker/replica.js';
@@ -29,10 +31,10 @@ function cases(): Map<string, CachedCase> {
   );
 }
 
-function batchFor(config: TracocoConfig, iteration: number, data: Map<string, CachedCase>): ReplicaBatch {
+function batchFor(config: TracocoConfig, iteration: number, data: Map<string, CachedCase>, unlabeledLabels = false): ReplicaBatch {
   const ids = [...data.keys()];
   const plan = planBatch(config.seed, iteration, ids.map(() => VOLUME), PATCH, augmentOptionsFrom(config), config.train.cutmix);
-  return assembleReplicaBatch([{ shard: 0, labeledIds: ids.slice(0, 2), unlabeledIds: ids.slice(2), plan }], (id) => data.get(id));
+  return assembleReplicaBatch([{ shard: 0, labeledIds: ids.slice(0, 2), unlabeledIds: ids.slice(2), plan }], (id) => data.get(id), { unlabeledLabels });
 }
 
 /**
@@ -116,6 +118,54 @@ describe('co-training step', () => {
     const a = await run(3);
     assert.deepEqual(await run(3), a);
     assert.notDeepEqual(await run(4), a);
+  });
+
+  test('unlabelled slots carry no label crop unless ground-truth pseudo-labels ask for one, and then each needs a label', () => {
+    const config = smallConfig();
+    const data = cases();
+    const voxels = PATCH[0] * PATCH[1] * PATCH[2];
+    const organIn = (rb: ReplicaBatch, slot: number) => rb.batch.labelF.subarray(slot * voxels, (slot + 1) * voxels).reduce((n, v) => n + v, 0);
+    const hidden = batchFor(config, 0, data);
+    const shown = batchFor(config, 0, data, true);
+    for (const slot of [2, 3]) {
+      assert.equal(organIn(hidden, slot), 0, `slot ${slot}: an unlabelled label crop is zeros`);
+      assert.ok(organIn(shown, slot) > 0, `slot ${slot}: the ground-truth crop holds the organ`);
+    }
+    assert.deepEqual(shown.batch.f, hidden.batch.f, 'the images do not change');
+    const unlabelledWithout = new Map([...data].map(([id, c], i) => [id, i >= 2 ? { ...c, label: null } : c]));
+    assert.doesNotThrow(() => batchFor(config, 0, unlabelledWithout));
+    assert.throws(
+      () => batchFor(config, 0, unlabelledWithout, true),
+      (e: unknown) => e instanceof TracocoError && /field 'train\.pseudo_labels': unlabelled case 'c2' has no label/.test(e.message),
+    );
+  });
+
+  test('ground-truth pseudo-labels replace the peer views: the same CRC as a peer predicting the labels one-hot, and every voxel confident', async () => {
+    // Model 2 CutMixes its input and pseudo-labels, so this also checks the labels are mixed like the images.
+    const peerConfig = smallConfig({ exchange_dtype: 'float32' });
+    const oracleConfig = smallConfig({ exchange_dtype: 'float32', pseudo_labels: 'ground-truth' });
+    const data = cases();
+    const rb = batchFor(oracleConfig, 0, data, true);
+    const [B, X, Y, Z] = rb.batch.shape;
+    const oneHotPeer: PeerViews = { pseudo: { dtype: 'float32', shape: [B, X, Y, Z, 2], data: groundTruthPseudoLabels(rb.batch.labelF, 2) }, overlap: null };
+    const model1 = Replica.fresh(peerConfig, 1);
+    const realPeer = computePeerViews(model1.model, rb, model1.settings, { seed: 5, iteration: 0, role: 1 });
+    const crcOf = async (config: TracocoConfig, peer: PeerViews) => {
+      const r = Replica.fresh(config, 2);
+      const g = await computeGradients(r.model, rb, peer, r.settings, { seed: 5, iteration: 0, role: 2, consistencyWeight: 1, replicas: 1 });
+      for (const t of g.grads.values()) t.dispose();
+      r.dispose();
+      return { crc: g.terms.crc, positive: g.confidentRatio.positive };
+    };
+    const oracle = await crcOf(oracleConfig, realPeer);
+    const fromOneHotPeer = await crcOf(peerConfig, oneHotPeer);
+    const fromModel1 = await crcOf(peerConfig, realPeer);
+    assert.equal(oracle.crc, fromOneHotPeer.crc);
+    assert.equal(oracle.positive, 1, 'p = 1 passes the threshold everywhere');
+    assert.ok(oracle.crc > 0);
+    assert.notEqual(oracle.crc, fromModel1.crc, 'the peer views are not what the oracle trains on');
+    assert.deepEqual(Array.from(groundTruthPseudoLabels(Uint8Array.from([0, 2, 1]), 3)), [1, 0, 0, 0, 0, 1, 0, 1, 0]);
+    model1.dispose();
   });
 
   test('the supervised baseline trains on the labelled slots alone, without peer views', async () => {

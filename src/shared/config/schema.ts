@@ -3,7 +3,7 @@
  * files and the reference code; every default is the reference's Left Atrium setting (GUIDE §5).
  * Unknown fields are errors, so a typo never silently falls back to a default.
  */
-import { ARCHITECTURES } from '../names.js';
+import { ARCHITECTURES, PSEUDO_LABEL_SOURCES } from '../names.js';
 import { z } from 'zod';
 
 const shape3 = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
@@ -115,6 +115,13 @@ export const trainSchema = z
       .transform((v) => (v === true ? ('least-likely' as const) : v)),
     /** false: drop the translation term (ablation). */
     translation_loss: z.boolean().default(true),
+    /**
+     * Where the unsupervised terms' targets come from: `peer` (the method: the other model's
+     * probabilities) or `ground-truth` (a diagnostic upper bound: the unlabelled cases' own labels,
+     * one-hot, replace them, so CRC and CutMix train on perfect pseudo-labels). `ground-truth`
+     * needs every unlabelled case to have a label (a phantom's do) and is never a method to report.
+     */
+    pseudo_labels: z.enum(PSEUDO_LABEL_SOURCES).default('peer'),
     /** false: supervised-only baseline on the labelled half (no pseudo-labels, no translation term). */
     semi_supervised: z.boolean().default(true),
     /**

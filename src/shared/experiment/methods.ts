@@ -17,7 +17,7 @@ export interface MethodSpec {
   labelAll?: boolean;
 }
 
-const PUBLISHED: ConfigInput = { train: { semi_supervised: true, pairing: 'intra', kl: 'reference', cutmix: true, crc: true, translation_loss: true } };
+const PUBLISHED: ConfigInput = { train: { semi_supervised: true, pairing: 'intra', kl: 'reference', cutmix: true, crc: true, translation_loss: true, pseudo_labels: 'peer' } };
 const published = (train: NonNullable<ConfigInput['train']>): ConfigInput => deepMerge(PUBLISHED as never, { train } as never) as ConfigInput;
 
 export const METHODS = {
@@ -28,6 +28,8 @@ export const METHODS = {
   'no-translation': { label: 'TraCoCo without the translation term', overrides: published({ translation_loss: false }) },
   'ce-instead-of-crc': { label: 'TraCoCo with plain CE instead of CRC', overrides: published({ crc: false }) },
   'no-cutmix': { label: 'TraCoCo without CutMix', overrides: published({ cutmix: false }) },
+  // Not a method: what the published losses make of perfect pseudo-labels in the same budget.
+  'oracle-pseudo-labels': { label: 'TraCoCo trained on ground-truth pseudo-labels (upper bound)', overrides: published({ pseudo_labels: 'ground-truth' }) },
 } as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof METHODS;

@@ -1,7 +1,8 @@
 /**
  * Builds one replica's step batch from the shard plans the coordinator sent: each shard's slots
- * are its labelled cases then its unlabelled ones (whose labels are never used), augmented and
- * cropped by `buildBatch`, and the shards are concatenated.
+ * are its labelled cases then its unlabelled ones, augmented and cropped by `buildBatch`, and the
+ * shards are concatenated. Unlabelled cases' labels are dropped unless `unlabeledLabels` asks for
+ * them (`train.pseudo_labels: ground-truth`, a diagnostic), so nothing else can train on them.
  */
 import { TracocoError } from '../errors.js';
 import { buildBatch, type Batch, type BatchCase, type IntensityRange } from '../data/index.js';
@@ -15,7 +16,12 @@ export interface CachedCase {
   range?: IntensityRange;
 }
 
-export function assembleReplicaBatch(shards: readonly ShardPlan[], lookup: (id: string) => CachedCase | undefined): ReplicaBatch {
+export interface AssembleOptions {
+  /** Crop the unlabelled cases' labels too (each must have one). */
+  unlabeledLabels?: boolean;
+}
+
+export function assembleReplicaBatch(shards: readonly ShardPlan[], lookup: (id: string) => CachedCase | undefined, options: AssembleOptions = {}): ReplicaBatch {
   const parts: Batch[] = [];
   const rb: ReplicaBatch = { batch: undefined as unknown as Batch, labeledSlots: [], unlabeledSlots: [], slotKeys: [], cutmix: [] };
   let offset = 0;
@@ -28,7 +34,10 @@ export function assembleReplicaBatch(shards: readonly ShardPlan[], lookup: (id: 
       if (!c) throw new TracocoError(`case '${id}' was not sent to this worker`, { field: 'cases' });
       const labeled = slot < shard.labeledIds.length;
       if (labeled && !c.label) throw new TracocoError(`labelled case '${id}' has no label`, { field: 'cases' });
-      cases.push({ image: c.image, label: labeled ? c.label : null, shape: c.shape });
+      if (!labeled && options.unlabeledLabels && !c.label) {
+        throw new TracocoError(`unlabelled case '${id}' has no label, which train.pseudo_labels: ground-truth needs`, { field: 'train.pseudo_labels' });
+      }
+      cases.push({ image: c.image, label: labeled || options.unlabeledLabels ? c.label : null, shape: c.shape });
       ranges.push(c.range);
     });
     parts.push(buildBatch(cases, shard.plan, undefined, ranges));

@@ -25,3 +25,13 @@ export function pseudoLabelsFor(values: Float32Array, shape: number[], rb: Repli
   const filtered = settings.pseudoLabelLcc ? largestComponentPseudoLabels(values, shape) : values;
   return mixesInput(settings, role) ? cutMixSlots(filtered, shape, rb.cutmix) : filtered;
 }
+
+/**
+ * Labels [B, X, Y, Z] as one-hot probabilities [B, X, Y, Z, C]: the pseudo-labels of
+ * `train.pseudo_labels: ground-truth`, which every voxel passes CRC's threshold with (p = 1).
+ */
+export function groundTruthPseudoLabels(labels: Uint8Array, classes: number): Float32Array {
+  const out = new Float32Array(labels.length * classes);
+  for (let i = 0; i < labels.length; i++) out[i * classes + labels[i]!] = 1;
+  return out;
+}

@@ -22,6 +22,7 @@ export function stepSettingsFrom(config: TracocoConfig): StepSettings {
     // false (the plain-CE ablation) computes no CRC; the form is then unused.
     crcForm: t.crc === false ? 'least-likely' : t.crc,
     translationLoss: t.translation_loss,
+    pseudoLabels: t.pseudo_labels,
     threshold: t.threshold,
     negThreshold: t.neg_threshold,
     spatialWeight: t.spatial_weight,

@@ -26,7 +26,7 @@ import {
 import { multiClassSupervisedLoss, pseudoLabelDiceLoss } from '../losses/multiclass.js';
 import { crossEntropy, DICE_SMOOTH, foregroundProbability } from '../losses/supervised.js';
 import { classDiceSums, classDiceSurrogate, classDiceValue } from './dice-statistics.js';
-import { mixesInput, pseudoLabelsFor } from './pseudo-labels.js';
+import { groundTruthPseudoLabels, mixesInput, pseudoLabelsFor } from './pseudo-labels.js';
 import { emptyStatistics, type StatisticsReducer, type StepStatistics } from './statistics.js';
 import { boxShape, boxVoxels, type Box3 } from '../data/index.js';
 import { packUnitInterval, unpackUnitInterval, type ExchangeDtype, type PeerViews } from './exchange.js';
@@ -41,7 +41,7 @@ import {
   type StepContext,
 } from './replica-batch.js';
 import { disposingScope } from './scope.js';
-import { LOSS_TERMS, recordOf, type LossTerms } from '../names.js';
+import { LOSS_TERMS, recordOf, type LossTerms, type PseudoLabelSource } from '../names.js';
 
 export interface StepSettings {
   classes: number;
@@ -62,6 +62,8 @@ export interface StepSettings {
   /** CRC's negative term (losses/crc.ts). */
   crcForm: CrcForm;
   translationLoss: boolean;
+  /** 'ground-truth': the unlabelled slots' own labels replace the peer's probabilities (a diagnostic upper bound). */
+  pseudoLabels: PseudoLabelSource;
   threshold: number;
   negThreshold: number;
   spatialWeight: number;
@@ -127,7 +129,8 @@ export async function computeGradients(
   const C = settings.classes;
   const w = semi ? ctx.consistencyWeight : 0;
 
-  const pseudo = semi ? pseudoLabelsFor(unpackUnitInterval(peer!.pseudo), [B, X, Y, Z, C], rb, settings, role) : null;
+  const targets = !semi ? null : settings.pseudoLabels === 'ground-truth' ? groundTruthPseudoLabels(rb.batch.labelF, C) : unpackUnitInterval(peer!.pseudo);
+  const pseudo = targets ? pseudoLabelsFor(targets, [B, X, Y, Z, C], rb, settings, role) : null;
   const local = localStatistics(rb, pseudo, settings);
   const inputF = forwardFInput(rb, settings, ctx);
   const inputU = semi ? unlabeledInput(rb, settings, ctx) : null;
