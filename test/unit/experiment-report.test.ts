@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from '../../src/shared/config/index.js';
-import { experimentReport, spread } from '../../src/shared/experiment/report.js';
+import { experimentReport, experimentTable, spread } from '../../src/shared/experiment/report.js';
 import { parseEvalLog, runResult, type RunResult } from '../../src/shared/experiment/results.js';
 import { methodConfig } from '../../src/shared/experiment/methods.js';
 
@@ -35,6 +35,21 @@ test('gap closed is (method − supervised) / (ceiling − supervised), and null
     { method: 'supervised-all', runs: [run(0.75)] },
   ]);
   assert.equal(inverted.methods.tracoco!.gap_closed, null, 'a ceiling below the baseline closes no gap');
+});
+
+test('the table keeps its columns aligned for a method name longer than the default column', () => {
+  const r = experimentReport(config, [0], [
+    { method: 'supervised', runs: [run(0.6)] },
+    { method: 'oracle-pseudo-labels', runs: [run(0.75)] },
+    { method: 'supervised-all', runs: [run(0.8)] },
+  ]);
+  const lines = experimentTable(r, 'title').split('\n');
+  const rows = lines.filter((l) => /^(method|supervised|oracle)/.test(l));
+  assert.equal(rows.length, 4);
+  const diceEnds = rows.map((l) => l.indexOf(l.startsWith('method') ? 'Dice' : '0.') + (l.startsWith('method') ? 4 : 6));
+  assert.equal(new Set(diceEnds).size, 1, `Dice column ends at ${diceEnds.join(', ')}`);
+  assert.match(lines.find((l) => l.startsWith('oracle'))!, /^oracle-pseudo-labels +0\.7500 /);
+  assert.match(lines.find((l) => l.startsWith('oracle'))!, / 75% /, 'the oracle closes 75% of the gap');
 });
 
 test('evaluation logs: the last record of an iteration wins (resumed runs), best and final per model', () => {

@@ -76,8 +76,9 @@ export function experimentReport(config: TracocoConfig, seeds: number[], results
 
 export function experimentTable(report: ExperimentReport, title: string): string {
   const n = report.seeds.length;
+  const nameWidth = Math.max(18, ...Object.keys(report.methods).map((name) => name.length));
   const head = [
-    'method'.padEnd(18),
+    'method'.padEnd(nameWidth),
     'Dice'.padStart(16),
     'Jaccard'.padStart(16),
     '95HD'.padStart(13),
@@ -88,7 +89,7 @@ export function experimentTable(report: ExperimentReport, title: string): string
   ].join(' ');
   const rows = Object.entries(report.methods).map(([name, m]) =>
     [
-      name.padEnd(18),
+      name.padEnd(nameWidth),
       pm(m.dice, 4).padStart(16),
       pm(m.jaccard, 4).padStart(16),
       pm(m.hd95, 2).padStart(13),
