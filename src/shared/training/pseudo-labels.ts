@@ -28,7 +28,8 @@ export function pseudoLabelsFor(values: Float32Array, shape: number[], rb: Repli
 
 /**
  * Labels [B, X, Y, Z] as one-hot probabilities [B, X, Y, Z, C]: the pseudo-labels of
- * `train.pseudo_labels: ground-truth`, which every voxel passes CRC's threshold with (p = 1).
+ * `train.pseudo_labels: ground-truth`. Every voxel passes CRC's threshold with p = 1, and the
+ * negative term vanishes (its weight, min p, is 0).
  */
 export function groundTruthPseudoLabels(labels: Uint8Array, classes: number): Float32Array {
   const out = new Float32Array(labels.length * classes);
