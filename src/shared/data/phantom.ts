@@ -70,8 +70,10 @@ export interface PhantomOptions {
   vessel?: VesselPolarity;
 }
 
-export const VESSEL_POLARITIES = ['brighter', 'darker'] as const;
-export type VesselPolarity = (typeof VESSEL_POLARITIES)[number];
+/** Each polarity's vessel offset from the organ, in units of the structures' contrast. */
+const VESSEL_OFFSETS = { brighter: 1, darker: -0.8 } as const;
+export type VesselPolarity = keyof typeof VESSEL_OFFSETS;
+export const VESSEL_POLARITIES = Object.keys(VESSEL_OFFSETS) as VesselPolarity[];
 
 /** Mean intensities before bias and noise, in an MRI-like range (not normalised). */
 export const PHANTOM_INTENSITY = { tissue: 300, organ: 700 } as const;
@@ -242,11 +244,10 @@ interface Fields {
 }
 
 
-/** Signed vessel offset from the organ, in units of the structures' contrast; throws on an unknown polarity. */
+/** The vessel's offset of `vessel` (VESSEL_OFFSETS); throws on an unknown polarity. */
 function vesselSign(vessel: string): number {
-  if (vessel === 'brighter') return 1;
-  if (vessel === 'darker') return -0.8;
-  throw new TracocoError(`expected one of ${VESSEL_POLARITIES.join(', ')}, got '${vessel}'`, { field: 'vessel' });
+  if (!Object.hasOwn(VESSEL_OFFSETS, vessel)) throw new TracocoError(`expected one of ${VESSEL_POLARITIES.join(', ')}, got '${vessel}'`, { field: 'vessel' });
+  return VESSEL_OFFSETS[vessel as VesselPolarity];
 }
 
 function render(layout: Layout, shape: Shape3, fields: Fields, look: CaseLook, vesselOffset: number, rng: Random): PhantomCase {
