@@ -79,6 +79,21 @@ describe('local training (coordinator + workers in one process)', () => {
     // 16x16x16-scale organs are far below 8000 voxels: post-processing removes every prediction.
     assert.ok(JSON.parse(post.stdout).cases.every((c: { dice: number }) => c.dice === 0));
 
+    // The predictions judged as pseudo-labels: at γ = 0.5 with two classes every organ prediction
+    // is confident, so the covered share and the missed share of the organ add up to one.
+    const judged = runCli([...args, ...window, '--confidence', '0.5', '--skip', '1', '--json'], { timeoutMs: 120_000 });
+    assert.equal(judged.status, 0, judged.stderr);
+    const j = JSON.parse(judged.stdout);
+    assert.equal(j.cases.length, 1, '--skip 1 leaves one of the two test cases');
+    assert.equal(j.cases[0].id, report.cases[1].id);
+    assert.equal(j.confidence.threshold, 0.5);
+    const [organ] = j.confidence.classes;
+    assert.equal(organ.class, 1);
+    assert.ok(Math.abs(organ.coverage + organ.false_negatives - 1) < 1e-9, JSON.stringify(organ));
+    const skipAll = runCli([...args, ...window, '--skip', '2']);
+    assert.notEqual(skipAll.status, 0);
+    assert.match(skipAll.stderr, /--skip/);
+
     const bad = runCli(['eval', '--checkpoint', join(tmp.path, 'nope.safetensors'), '--data', dataRoot]);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /nope\.safetensors/);

@@ -4,9 +4,10 @@ import { mkdirSync, statSync } from 'node:fs';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import type { Shape3 } from '../../shared/volume.js';
-import { oneOf, positiveInt, positiveNumber, printResult, shapeXYZ } from '../options.js';
+import { nonNegativeInt, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
 import type { SegmentationMetrics } from '../../shared/metrics/index.js';
 import type { ClassMetrics } from '../../shared/metrics/class-metrics.js';
+import type { ConfidenceCounts, ConfidenceShares } from '../../shared/metrics/confidence.js';
 import type { CaseScores } from '../../shared/evaluation/index.js';
 
 interface EvalFlags {
@@ -22,6 +23,8 @@ interface EvalFlags {
   scale: number;
   backend?: string;
   slices?: string;
+  confidence?: number;
+  skip: number;
   json?: boolean;
 }
 
@@ -31,6 +34,8 @@ export interface EvalReport extends SegmentationMetrics {
   /** Each foreground class 1…C−1 averaged over the cases. */
   classes: ClassMetrics[];
   cases: CaseScores[];
+  /** With `--confidence γ`: the predictions as pseudo-labels at threshold γ, over every scored case. */
+  confidence?: { threshold: number; classes: ConfidenceShares[] };
 }
 
 /** `tracoco eval` (GUIDE §3, §5): the reference sliding-window evaluation of a checkpoint. */
@@ -50,6 +55,8 @@ export function registerEval(program: Command): void {
     .option('--scale <f>', "the model's training scale (data.scale): predict on the image resampled by it, score on the stored grid", positiveNumber, 1)
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
     .option('--slices <dir>', 'write a PNG of the middle slices per case to this directory')
+    .option('--confidence <gamma>', "also judge the predictions as pseudo-labels at CRC's threshold gamma (e.g. 0.65): per class, the share of confident voxels that are right, the share of the class covered, over- and under-segmentation", unitInterval)
+    .option('--skip <n>', 'leave out the first n cases of the split (e.g. the labelled ones of the training split)', nonNegativeInt, 0)
     .option('--json', 'print {dice, jaccard, hd95, asd, classes:[{class, dice, ...}], cases:[...]} as one JSON object')
     .action(async (flags: EvalFlags) => {
       const report = await runEval(flags);
@@ -76,7 +83,10 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
     throw err;
   }
   const classes = model.config.classes;
-  const sources = caseSources(flags, io);
+  const sources = caseSources(flags, io).slice(flags.skip);
+  if (sources.length === 0) throw new TracocoError(`no cases left to score after skipping ${flags.skip}`, { flag: '--skip' });
+  const { confidenceCounts, confidenceShares, sumConfidenceCounts } = await import('../../shared/metrics/confidence.js');
+  const confidence: ConfidenceCounts[][] = [];
   if (flags.slices) mkdirSync(flags.slices, { recursive: true });
   const cases: EvalReport['cases'] = [];
   try {
@@ -92,6 +102,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
         scale: flags.scale,
       });
       cases.push(r.metrics);
+      if (flags.confidence !== undefined) confidence.push(confidenceCounts(r.probabilities, c.label, c.shape, r.classes, flags.confidence));
       const { classes: perClass, ...mean } = r.metrics;
       logger.info('eval.case', { ...mean, classes: perClass.map((m) => m.dice), done: cases.length, total: sources.length });
       if (flags.slices) await io.writeFileAtomic(join(flags.slices, `${c.id}.png`), renderMiddleSlices(c.image, c.label, r.prediction, c.shape));
@@ -99,7 +110,9 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
   } finally {
     model.dispose();
   }
-  return { checkpoint: flags.checkpoint, ...meanMetrics(cases), classes: meanClassScores(cases), cases };
+  const report: EvalReport = { checkpoint: flags.checkpoint, ...meanMetrics(cases), classes: meanClassScores(cases), cases };
+  if (flags.confidence !== undefined) report.confidence = { threshold: flags.confidence, classes: sumConfidenceCounts(confidence).map(confidenceShares) };
+  return report;
 }
 
 interface SourceCase {
@@ -127,7 +140,13 @@ function reportTable(r: EvalReport): string {
     `${name.padEnd(24)} ${fmt(m.dice)}  ${fmt(m.jaccard)}  ${fmt(m.hd95)}  ${fmt(m.asd)}`;
   // Per-class rows only when there is more than one foreground class (else they repeat the mean).
   const classRows = r.classes.length > 1 ? r.classes.map((m) => row(`mean class ${m.class}`, m)) : [];
-  return [`${'case'.padEnd(24)} ${'dice'.padStart(8)}  ${'jaccard'.padStart(8)}  ${'95hd'.padStart(8)}  ${'asd'.padStart(8)}`, ...r.cases.map((c) => row(c.id, c)), ...classRows, row('mean', r)].join('\n');
+  const table = [`${'case'.padEnd(24)} ${'dice'.padStart(8)}  ${'jaccard'.padStart(8)}  ${'95hd'.padStart(8)}  ${'asd'.padStart(8)}`, ...r.cases.map((c) => row(c.id, c)), ...classRows, row('mean', r)];
+  if (r.confidence) {
+    const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a').padStart(8);
+    table.push('', `as pseudo-labels at threshold ${r.confidence.threshold}: ${'class'.padStart(5)}  confident right  coverage  false positives  false negatives`);
+    for (const c of r.confidence.classes) table.push(`${''.padEnd(33 + String(r.confidence.threshold).length)}${String(c.class).padStart(5)}  ${pct(c.confident_right).padStart(15)}  ${pct(c.coverage)}  ${pct(c.false_positives).padStart(15)}  ${pct(c.false_negatives).padStart(15)}`);
+  }
+  return table.join('\n');
 }
 
 function fmt(v: number): string {

@@ -43,6 +43,9 @@ export interface EvaluatedCase {
   metrics: CaseScores;
   /** Predicted labels [X, Y, Z]. */
   prediction: Uint8Array;
+  /** Class probabilities [X, Y, Z, classes] on the stored grid, before post-processing. */
+  probabilities: Float32Array;
+  classes: number;
 }
 
 export interface EvaluationCase {
@@ -57,7 +60,7 @@ export async function evaluateCase(predict: WindowPredictor, c: EvaluationCase, 
   const { classes, probabilities } = await predictAtScale(predict, c, settings);
   let prediction = argmaxLabels(probabilities, classes);
   if (settings.postProcess) prediction = postProcessLabels(prediction, c.shape, classes);
-  return { metrics: { id: c.id, ...scoreLabels(prediction, c.label, c.shape, classes) }, prediction };
+  return { metrics: { id: c.id, ...scoreLabels(prediction, c.label, c.shape, classes) }, prediction, probabilities, classes };
 }
 
 /** Class probabilities `[X, Y, Z, classes]` on the stored grid of `c`, predicted at `settings.scale`. */

@@ -33,3 +33,4 @@ export {
 export { DEFAULT_MIN_COMPONENT_VOXELS, largestComponent, removeSmallComponents } from './post-process.js';
 export { caseMetrics, meanMetrics, METRIC_NAMES, type SegmentationMetrics } from './case-metrics.js';
 export { meanClassScores, perClassMetrics, type ClassMetrics, type PerClassMetrics } from './class-metrics.js';
+export { CONFIDENCE_COUNT_NAMES, confidenceCounts, confidenceShares, sumConfidenceCounts, type ConfidenceCounts, type ConfidenceShares } from './confidence.js';
