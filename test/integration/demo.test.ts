@@ -35,7 +35,7 @@ test('demo: the three methods as experiment.json; the same phantom keeps its run
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8')), first.report, '--json prints experiment.json');
   for (const m of Object.values<any>(first.report.methods)) assert.ok(m.dice.mean >= 0 && m.dice.mean <= 1);
   const settings = JSON.parse(readFileSync(join(out, 'demo-dataset.json'), 'utf8'));
-  assert.equal(settings.vessel, 'brighter');
+  assert.equal(settings.vessel, 'darker');
   assert.equal(doneBefore(first.stderr), 0);
 
   const again = demo();
@@ -44,9 +44,9 @@ test('demo: the three methods as experiment.json; the same phantom keeps its run
 
   // A file the demo does not own survives a replacement.
   writeFileSync(join(out, 'notes.txt'), 'mine');
-  const darker = demo('--vessel', 'darker');
-  assert.equal(doneBefore(darker.stderr), 0, 'runs trained on the other phantom are not reused');
-  assert.match(darker.stderr, /"event":"demo.replaced"/);
-  assert.equal(JSON.parse(readFileSync(join(out, 'demo-dataset.json'), 'utf8')).vessel, 'darker');
+  const brighter = demo('--vessel', 'brighter');
+  assert.equal(doneBefore(brighter.stderr), 0, 'runs trained on the other phantom are not reused');
+  assert.match(brighter.stderr, /"event":"demo.replaced"/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'demo-dataset.json'), 'utf8')).vessel, 'brighter');
   assert.ok(existsSync(join(out, 'notes.txt')));
 });

@@ -23,7 +23,7 @@ const ARGS = (out: string) => [
   cliPath, 'experiment', '--config', 'phantom', '--data', data, '--methods', 'supervised,tracoco', '--seeds', '2', '--out', out, '--json',
   '--max-iterations', '8', '--backend', 'cpu',
   '--set', 'data.patch=[16,16,16]', '--set', 'eval.patch=[16,16,16]', '--set', 'eval.stride_xy=8', '--set', 'eval.stride_z=8',
-  '--set', 'eval.every=4', '--set', 'checkpoint.every=2', '--set', 'eval.slices=false', '--set', 'train.rampup_length=2',
+  '--set', 'eval.every=4', '--set', 'checkpoint.every=2', '--set', 'eval.slices=false', '--set', 'train.rampup_length=2', '--set', 'model.filters=4',
 ];
 
 /** Runs the CLI; with `killWhen`, SIGKILLs it as soon as the predicate holds (polled, bounded). */
