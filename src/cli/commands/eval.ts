@@ -142,9 +142,12 @@ function reportTable(r: EvalReport): string {
   const classRows = r.classes.length > 1 ? r.classes.map((m) => row(`mean class ${m.class}`, m)) : [];
   const table = [`${'case'.padEnd(24)} ${'dice'.padStart(8)}  ${'jaccard'.padStart(8)}  ${'95hd'.padStart(8)}  ${'asd'.padStart(8)}`, ...r.cases.map((c) => row(c.id, c)), ...classRows, row('mean', r)];
   if (r.confidence) {
-    const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a').padStart(8);
-    table.push('', `as pseudo-labels at threshold ${r.confidence.threshold}: ${'class'.padStart(5)}  confident right  coverage  false positives  false negatives`);
-    for (const c of r.confidence.classes) table.push(`${''.padEnd(33 + String(r.confidence.threshold).length)}${String(c.class).padStart(5)}  ${pct(c.confident_right).padStart(15)}  ${pct(c.coverage)}  ${pct(c.false_positives).padStart(15)}  ${pct(c.false_negatives).padStart(15)}`);
+    const columns = ['confident right', 'coverage', 'false positives', 'false negatives'];
+    const pct = (v: number, i: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a').padStart(columns[i]!.length);
+    table.push('', `as pseudo-labels at threshold ${r.confidence.threshold}`, ['class', ...columns].join('  '));
+    for (const c of r.confidence.classes) {
+      table.push([String(c.class).padStart(5), ...[c.confident_right, c.coverage, c.false_positives, c.false_negatives].map(pct)].join('  '));
+    }
   }
   return table.join('\n');
 }
