@@ -75,7 +75,7 @@ export function largestComponentPseudoLabels(prob: Float32Array, shape: readonly
 }
 
 /** First index of the largest of `classes` values from `offset` (torch.argmax's tie rule). */
-function argmaxAt(values: Float32Array, offset: number, classes: number): number {
+export function argmaxAt(values: Float32Array, offset: number, classes: number): number {
   let best = 0;
   for (let c = 1; c < classes; c++) if (values[offset + c]! > values[offset + best]!) best = c;
   return best;

@@ -7,6 +7,7 @@
  */
 import { TracocoError } from '../errors.js';
 import type { Shape3 } from '../volume.js';
+import { argmaxAt, checkLabelValues } from './class-components.js';
 import { checkMaskShape } from './overlap.js';
 
 /**
@@ -42,12 +43,11 @@ export function confidenceCounts(probabilities: Float32Array, label: Uint8Array,
     throw new TracocoError(`has ${probabilities.length} values but [${shape.join(', ')}] × ${classes} classes needs ${voxels * classes}`, { field: 'probabilities' });
   }
   if (!(threshold >= 0 && threshold <= 1)) throw new TracocoError(`expected a probability in [0, 1], got ${threshold}`, { field: 'threshold' });
+  checkLabelValues(label, classes, 'label');
   const counts = Array.from({ length: classes - 1 }, (_, k) => zeroCounts(k + 1));
   for (let v = 0; v < voxels; v++) {
     const t = label[v]!;
-    if (t >= classes) throw new TracocoError(`voxel ${v} has class ${t} but the model predicts ${classes}`, { field: 'label' });
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (probabilities[v * classes + c]! > probabilities[v * classes + best]!) best = c;
+    const best = argmaxAt(probabilities, v * classes, classes);
     const sure = probabilities[v * classes + best]! >= threshold;
     if (best > 0) {
       const n = counts[best - 1]!;
