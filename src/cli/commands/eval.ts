@@ -72,7 +72,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
   const { loadCheckpoint } = await import('../../shared/checkpoint/index.js');
   const { evaluateCase, renderMiddleSlices } = await import('../../shared/evaluation/index.js');
   const { checkWindowPatch, evalModePredictor } = await import('../../shared/inference/index.js');
-  const { meanClassScores, meanMetrics } = await import('../../shared/metrics/index.js');
+  const { confidenceCounts, confidenceShares, meanClassScores, meanMetrics, sumConfidenceCounts } = await import('../../shared/metrics/index.js');
   const io = await import('../../shared/io/index.js');
   checkWindowPatch(flags.patch, null, '--patch');
   const model = await loadCheckpoint(flags.checkpoint);
@@ -85,7 +85,6 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
   const classes = model.config.classes;
   const sources = caseSources(flags, io).slice(flags.skip);
   if (sources.length === 0) throw new TracocoError(`no cases left to score after skipping ${flags.skip}`, { flag: '--skip' });
-  const { confidenceCounts, confidenceShares, sumConfidenceCounts } = await import('../../shared/metrics/confidence.js');
   const confidence: ConfidenceCounts[][] = [];
   if (flags.slices) mkdirSync(flags.slices, { recursive: true });
   const cases: EvalReport['cases'] = [];
@@ -102,7 +101,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
         scale: flags.scale,
       });
       cases.push(r.metrics);
-      if (flags.confidence !== undefined) confidence.push(confidenceCounts(r.probabilities, c.label, c.shape, r.classes, flags.confidence));
+      if (flags.confidence !== undefined) confidence.push(confidenceCounts(r.probabilities, c.label, c.shape, classes, flags.confidence));
       const { classes: perClass, ...mean } = r.metrics;
       logger.info('eval.case', { ...mean, classes: perClass.map((m) => m.dice), done: cases.length, total: sources.length });
       if (flags.slices) await io.writeFileAtomic(join(flags.slices, `${c.id}.png`), renderMiddleSlices(c.image, c.label, r.prediction, c.shape));
@@ -142,11 +141,12 @@ function reportTable(r: EvalReport): string {
   const classRows = r.classes.length > 1 ? r.classes.map((m) => row(`mean class ${m.class}`, m)) : [];
   const table = [`${'case'.padEnd(24)} ${'dice'.padStart(8)}  ${'jaccard'.padStart(8)}  ${'95hd'.padStart(8)}  ${'asd'.padStart(8)}`, ...r.cases.map((c) => row(c.id, c)), ...classRows, row('mean', r)];
   if (r.confidence) {
-    const columns = ['confident right', 'coverage', 'false positives', 'false negatives'];
-    const pct = (v: number, i: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a').padStart(columns[i]!.length);
-    table.push('', `as pseudo-labels at threshold ${r.confidence.threshold}`, ['class', ...columns].join('  '));
+    // Column titles are the share names, spaced: one list, no second copy to keep in order.
+    const columns = (['confident_right', 'coverage', 'false_positives', 'false_negatives'] as const).map((key) => ({ key, title: key.replace('_', ' ') }));
+    const pct = (v: number, width: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a').padStart(width);
+    table.push('', `as pseudo-labels at threshold ${r.confidence.threshold}`, ['class', ...columns.map((c) => c.title)].join('  '));
     for (const c of r.confidence.classes) {
-      table.push([String(c.class).padStart(5), ...[c.confident_right, c.coverage, c.false_positives, c.false_negatives].map(pct)].join('  '));
+      table.push([String(c.class).padStart(5), ...columns.map(({ key, title }) => pct(c[key], title.length))].join('  '));
     }
   }
   return table.join('\n');

@@ -45,7 +45,6 @@ export interface EvaluatedCase {
   prediction: Uint8Array;
   /** Class probabilities [X, Y, Z, classes] on the stored grid, before post-processing. */
   probabilities: Float32Array;
-  classes: number;
 }
 
 export interface EvaluationCase {
@@ -60,7 +59,7 @@ export async function evaluateCase(predict: WindowPredictor, c: EvaluationCase, 
   const { classes, probabilities } = await predictAtScale(predict, c, settings);
   let prediction = argmaxLabels(probabilities, classes);
   if (settings.postProcess) prediction = postProcessLabels(prediction, c.shape, classes);
-  return { metrics: { id: c.id, ...scoreLabels(prediction, c.label, c.shape, classes) }, prediction, probabilities, classes };
+  return { metrics: { id: c.id, ...scoreLabels(prediction, c.label, c.shape, classes) }, prediction, probabilities };
 }
 
 /** Class probabilities `[X, Y, Z, classes]` on the stored grid of `c`, predicted at `settings.scale`. */
