@@ -14,6 +14,12 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n >= 0)) throw new InvalidArgumentError('expected a non-negative number');
+  return n;
+}
+
 export function unitInterval(value: string): number {
   const n = Number(value);
   if (!(Number.isFinite(n) && n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number in [0, 1]');

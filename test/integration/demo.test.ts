@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath, tempDir } from '../support/env.js';
+import { DEMO_APPEARANCE } from '../../src/cli/commands/demo.js';
 
 const tmp = tempDir('tracoco-demo-');
 after(() => tmp.cleanup());
@@ -35,7 +36,8 @@ test('demo: the three methods as experiment.json; the same phantom keeps its run
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8')), first.report, '--json prints experiment.json');
   for (const m of Object.values<any>(first.report.methods)) assert.ok(m.dice.mean >= 0 && m.dice.mean <= 1);
   const settings = JSON.parse(readFileSync(join(out, 'demo-dataset.json'), 'utf8'));
-  assert.equal(settings.vessel, 'darker');
+  const { contrast, noise, variability, noiseSpread, vessel } = settings;
+  assert.deepEqual({ contrast, noise, variability, noiseSpread, vessel }, DEMO_APPEARANCE, 'the demo records the phantom settings it trained on');
   assert.equal(doneBefore(first.stderr), 0);
 
   const again = demo();

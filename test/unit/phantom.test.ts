@@ -214,6 +214,28 @@ test('noise is Gaussian with the requested sigma and the bias field is smooth an
   assert.ok(maxStep < 0.02, `bias field is not smooth: step ${maxStep}`);
 });
 
+test("noiseSpread widens the case-to-case range of the noise sigma alone; its default is 0.7 × variability", () => {
+  const small: Shape3 = [32, 32, 24];
+  // variability 0: the noise factor e^u is the only appearance draw that differs between cases.
+  const noiseFactor = (index: number, noiseSpread: number) => {
+    const clean = generatePhantomCase({ seed: 3, index, shape: small, noise: 0, bias: 0, variability: 0, noiseSpread });
+    const noisy = generatePhantomCase({ seed: 3, index, shape: small, noise: 0.12, bias: 0, variability: 0, noiseSpread });
+    assert.ok(bytes(clean.label).equals(bytes(noisy.label)), 'the noise must not change the geometry');
+    let sq = 0;
+    for (let i = 0; i < clean.image.length; i++) sq += (noisy.image[i]! - clean.image[i]!) ** 2;
+    return Math.sqrt(sq / clean.image.length) / (0.12 * SPAN);
+  };
+  const indices = [0, 1, 2, 3, 4, 5];
+  const fixed = indices.map((i) => noiseFactor(i, 0));
+  const wide = indices.map((i) => noiseFactor(i, 1.4));
+  for (const f of fixed) assert.ok(Math.abs(f - 1) < 0.05, `spread 0: every case has the requested sigma, got factor ${f}`);
+  for (const f of wide) assert.ok(f > Math.exp(-1.4) * 0.95 && f < Math.exp(1.4) * 1.05, `spread 1.4: factor ${f} outside e^±1.4`);
+  assert.ok(Math.max(...wide) / Math.min(...wide) > 2, `spread 1.4: factors ${wide.map((f) => f.toFixed(2)).join(', ')}`);
+  // The default is the spread variability always had: datasets written before the knob are unchanged.
+  const options = { seed: 5, index: 2, shape: small, variability: 0.8 };
+  assert.ok(bytes(generatePhantomCase(options).image).equals(bytes(generatePhantomCase({ ...options, noiseSpread: 0.7 * 0.8 }).image)));
+});
+
 test('a lower contrast brings the touching structures closer to the organ intensity', () => {
   const gap = (contrast: number) => {
     const c = generatePhantomCase({ seed: 9, index: 0, shape: SHAPE, noise: 0, bias: 0, contrast });
@@ -260,6 +282,8 @@ test('bad options throw a TracocoError naming the field', () => {
     [{ seed: 0, index: 0, shape: SHAPE, contrast: Number.NaN }, 'contrast'],
     [{ seed: 0, index: 0, shape: SHAPE, bias: 1 }, 'bias'],
     [{ seed: 0, index: 0, shape: SHAPE, vessel: 'grey' as never }, 'vessel'],
+    [{ seed: 0, index: 0, shape: SHAPE, noiseSpread: -0.1 }, 'noiseSpread'],
+    [{ seed: 0, index: 0, shape: SHAPE, noiseSpread: 3.5 }, 'noiseSpread'],
   ];
   for (const [options, field] of bad) {
     assert.throws(() => generatePhantomCase(options), (err: unknown) => {

@@ -122,6 +122,8 @@ test('tracoco synth rejects bad flags, naming the flag, and documents them in --
       [['--kind', 'brain'], /--kind/],
       [['--vessel', 'grey'], /--vessel/],
       [['--kind', 'tumour', '--vessel', 'darker'], /--vessel/],
+      [['--noise-spread', '-1'], /--noise-spread/],
+      [['--noise-spread', '4'], /--noise-spread/],
     ];
     for (const [flags, names] of cases) {
       const r = runCli(['synth', '--out', out, ...flags]);
@@ -135,7 +137,7 @@ test('tracoco synth rejects bad flags, naming the flag, and documents them in --
 
     const help = runCli(['synth', '--help']);
     assert.equal(help.status, 0);
-    for (const flag of ['--out', '--cases', '--size', '--seed', '--test-cases', '--kind', '--vessel', '--json']) assert.match(help.stdout, new RegExp(flag));
+    for (const flag of ['--out', '--cases', '--size', '--seed', '--test-cases', '--kind', '--vessel', '--noise-spread', '--json']) assert.match(help.stdout, new RegExp(flag));
   } finally {
     dir.cleanup();
   }

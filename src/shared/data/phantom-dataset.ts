@@ -30,7 +30,7 @@ export interface PhantomDatasetOptions {
   /** Which phantom (default `organ`). */
   kind?: PhantomKind;
   /** Appearance knobs applied to every case (defaults: PHANTOM_DEFAULTS). */
-  appearance?: Pick<PhantomOptions, 'contrast' | 'noise' | 'bias' | 'variability' | 'vessel'>;
+  appearance?: Pick<PhantomOptions, 'contrast' | 'noise' | 'bias' | 'variability' | 'noiseSpread' | 'vessel'>;
   /** Called after each case is written. */
   onProgress?: (done: number, total: number) => void;
 }

@@ -13,6 +13,7 @@ export interface PhantomAppearance {
   noise?: number;
   bias?: number;
   variability?: number;
+  noiseSpread?: number;
 }
 
 export const PHANTOM_DEFAULTS = { contrast: 0.25, noise: 0.12, bias: 0.2, variability: 0.6 } as const;
@@ -30,6 +31,15 @@ export function checkPhantomShape(shape: readonly number[]): void {
   }
 }
 
+/**
+ * Default case-to-case spread of the noise sigma (the half-width of its log-uniform factor) per
+ * unit of variability: at variability 1 a case's noise is the requested sigma × 0.5 … 2.
+ */
+export const NOISE_SPREAD_PER_VARIABILITY = 0.7;
+
+/** Largest accepted `noiseSpread`: a factor of e^±3 (1/20 … 20) on the noise sigma. */
+export const MAX_NOISE_SPREAD = 3;
+
 /** The knobs with their defaults filled in; throws a TracocoError naming the first bad field. */
 export function resolveAppearance(shape: Shape3, options: PhantomAppearance): Required<PhantomAppearance> {
   const contrast = options.contrast ?? PHANTOM_DEFAULTS.contrast;
@@ -41,7 +51,11 @@ export function resolveAppearance(shape: Shape3, options: PhantomAppearance): Re
   if (!(noise >= 0 && noise <= 2)) throw new TracocoError(`expected 0..2, got ${noise}`, { field: 'noise' });
   if (!(bias >= 0 && bias < 1)) throw new TracocoError(`expected 0..<1, got ${bias}`, { field: 'bias' });
   if (!(variability >= 0 && variability <= 1)) throw new TracocoError(`expected 0..1, got ${variability}`, { field: 'variability' });
-  return { contrast, noise, bias, variability };
+  const noiseSpread = options.noiseSpread ?? NOISE_SPREAD_PER_VARIABILITY * variability;
+  if (!(noiseSpread >= 0 && noiseSpread <= MAX_NOISE_SPREAD)) {
+    throw new TracocoError(`expected 0..${MAX_NOISE_SPREAD}, got ${noiseSpread}`, { field: 'noiseSpread' });
+  }
+  return { contrast, noise, bias, variability, noiseSpread };
 }
 
 /** One case's appearance after its own random draws (like a scanner and a patient). */
@@ -66,7 +80,7 @@ export function drawLook(knobs: Required<PhantomAppearance>, gain: Random, look:
   const scale = gain.range(0.85, 1.15); // scanners differ in global gain
   return {
     contrast: knobs.contrast * look.range(1 - 0.7 * v, 1 + 0.7 * v),
-    noise: knobs.noise * Math.exp(look.range(-0.7 * v, 0.7 * v)),
+    noise: knobs.noise * Math.exp(look.range(-knobs.noiseSpread, knobs.noiseSpread)),
     bias: knobs.bias,
     scale,
     span: look.range(1 - 0.4 * v, 1 + 0.4 * v),

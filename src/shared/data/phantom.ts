@@ -36,7 +36,7 @@ import {
   type Vec,
 } from './phantom-fields.js';
 
-export { checkPhantomShape, PHANTOM_DEFAULTS, PHANTOM_MIN_SIZE, PHANTOM_SPACING } from './phantom-fields.js';
+export { checkPhantomShape, MAX_NOISE_SPREAD, NOISE_SPREAD_PER_VARIABILITY, PHANTOM_DEFAULTS, PHANTOM_MIN_SIZE, PHANTOM_SPACING } from './phantom-fields.js';
 
 export interface PhantomOptions {
   seed: number;
@@ -60,6 +60,14 @@ export interface PhantomOptions {
    * appearance, which is where unlabelled cases help.
    */
   variability?: number;
+  /**
+   * Case-to-case spread of the noise alone, like scanners of different signal-to-noise: a case's
+   * noise sigma is `noise` × e^u, u uniform in ±noiseSpread (default 0.7 × variability, in 0..3).
+   * With a wide spread, two labelled cases rarely span the noise levels of the rest: after
+   * min-max normalisation a clean case shows its organ, tissue and touching structures at other
+   * contrasts than a noisy one does.
+   */
+  noiseSpread?: number;
   /**
    * The vessel's intensity against the organ's (default 'brighter'): 'brighter' by `contrast`
    * (the wall and the slab are darker), or 'darker' by 0.8 × `contrast`, so that every touching
