@@ -120,6 +120,8 @@ describe('Grafana dashboards have data after a short cluster run', { skip }, () 
     assert.ok(rules.length >= 6, `${rules.length} rules loaded`);
     const unhealthy = rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`);
     assert.deepEqual(unhealthy, []);
-    assert.deepEqual(await prometheus.query('ALERTS'), []);
+    // Firing, not pending: a worker busy in a step can miss a scrape (its event loop is blocked),
+    // which turns TracocoWorkerDown pending; its `for: 2m` exists to absorb exactly that.
+    assert.deepEqual(await prometheus.query('ALERTS{alertstate="firing"}'), []);
   });
 });
