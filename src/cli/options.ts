@@ -14,17 +14,16 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
-export function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n >= 0)) throw new InvalidArgumentError('expected a non-negative number');
-  return n;
+/** A parser for a number in [lo, hi]. */
+export function numberIn(lo: number, hi: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!(Number.isFinite(n) && n >= lo && n <= hi)) throw new InvalidArgumentError(`expected a number in [${lo}, ${hi}]`);
+    return n;
+  };
 }
 
-export function unitInterval(value: string): number {
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number in [0, 1]');
-  return n;
-}
+export const unitInterval = numberIn(0, 1);
 
 export function nonNegativeInt(value: string): number {
   const n = Number(value);

@@ -6,10 +6,10 @@ import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/log.js';
 import { METHOD_NAMES, type MethodName } from '../../shared/experiment/methods.js';
 import { experimentTable, type ExperimentReport } from '../../shared/experiment/report.js';
-import { VESSEL_POLARITIES, type VesselPolarity } from '../../shared/data/phantom.js';
+import { MAX_NOISE_SPREAD, VESSEL_POLARITIES, type VesselPolarity } from '../../shared/data/phantom.js';
 import type { Shape3 } from '../../shared/volume.js';
 import { formatShape } from '../../shared/volume.js';
-import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
+import { nonNegativeInt, numberIn, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
 import { addRunConfigFlags, runConfigOverrides, type RunConfigFlags } from '../run-flags.js';
 import { DEFAULT_METHODS, experimentCommand } from './experiment.js';
 
@@ -59,7 +59,7 @@ export function registerDemo(program: Command): void {
     .option('--contrast <f>', 'phantom: organ vs touching structures, fraction of the organ/tissue contrast', positiveNumber, DEMO_APPEARANCE.contrast)
     .option('--noise <f>', 'phantom: noise sigma, fraction of the organ/tissue contrast', positiveNumber, DEMO_APPEARANCE.noise)
     .option('--variability <f>', 'phantom: case-to-case appearance variability in [0, 1]', unitInterval, DEMO_APPEARANCE.variability)
-    .option('--noise-spread <f>', "phantom: a case's noise sigma is --noise × e^u, u uniform in ±f", nonNegativeNumber, DEMO_APPEARANCE.noiseSpread)
+    .option('--noise-spread <f>', "phantom: a case's noise sigma is --noise × e^u, u uniform in ±f", numberIn(0, MAX_NOISE_SPREAD), DEMO_APPEARANCE.noiseSpread)
     .option('--vessel <polarity>', `phantom: the vessel is ${VESSEL_POLARITIES.join(' | ')} than the organ`, oneOf(VESSEL_POLARITIES), DEMO_APPEARANCE.vessel)
     .option('--ablations', 'also train TraCoCo with cross pairing + class KL, without the translation term, with CE instead of CRC and without CutMix')
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')

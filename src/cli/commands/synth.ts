@@ -4,7 +4,7 @@ import { PHANTOM_KINDS, type PhantomKind } from '../../shared/data/phantom-kinds
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { formatShape, type Shape3 } from '../../shared/volume.js';
-import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
+import { nonNegativeInt, numberIn, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
 
 const DEFAULT_SIZE: Shape3 = [64, 64, 48];
 
@@ -42,7 +42,7 @@ export function registerSynth(program: Command): void {
     .option('--contrast <f>', 'labelled structures vs the unlabelled ones touching them, as a fraction of the main contrast (organ, blood or tumour vs tissue; lower is harder; default 0.25)', positiveNumber)
     .option('--noise <f>', 'noise sigma as a fraction of the main contrast (default 0.12)', positiveNumber)
     .option('--variability <f>', 'case-to-case appearance variability in [0, 1] (default 0.6)', unitInterval)
-    .option('--noise-spread <f>', `case-to-case spread of the noise: a case's sigma is --noise × e^u, u uniform in ±f (0..${MAX_NOISE_SPREAD}; default ${NOISE_SPREAD_PER_VARIABILITY} × variability)`, nonNegativeNumber)
+    .option('--noise-spread <f>', `case-to-case spread of the noise: a case's sigma is --noise × e^u, u uniform in ±f (0..${MAX_NOISE_SPREAD}; default ${NOISE_SPREAD_PER_VARIABILITY} × variability)`, numberIn(0, MAX_NOISE_SPREAD))
     .option('--vessel <polarity>', `organ kind: the vessel touching the organ is ${VESSEL_POLARITIES.join(' | ')} than the organ (default brighter; the wall and slab are always darker)`, oneOf(VESSEL_POLARITIES))
     .option('--json', 'print {out, training, test, shape, seed, kind, classes} as one JSON object on stdout')
     .action(async (flags: SynthFlags) => {
@@ -79,9 +79,6 @@ function checkFlags(flags: SynthFlags, shape: Shape3): void {
   if (flags.cases < 2) throw new TracocoError('need at least 2 cases (one training, one test)', { flag: '--cases' });
   if (flags.testCases !== undefined && flags.testCases >= flags.cases) {
     throw new TracocoError(`must be less than --cases (${flags.cases}), got ${flags.testCases}`, { flag: '--test-cases' });
-  }
-  if (flags.noiseSpread !== undefined && flags.noiseSpread > MAX_NOISE_SPREAD) {
-    throw new TracocoError(`expected 0..${MAX_NOISE_SPREAD}, got ${flags.noiseSpread}`, { flag: '--noise-spread' });
   }
   if (flags.vessel !== undefined && flags.kind !== 'organ') {
     throw new TracocoError(`applies to the organ kind only, got --kind ${flags.kind}`, { flag: '--vessel' });
