@@ -6,7 +6,7 @@ import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/log.js';
 import { METHOD_NAMES, type MethodName } from '../../shared/experiment/methods.js';
 import { experimentTable, type ExperimentReport } from '../../shared/experiment/report.js';
-import { MAX_NOISE_SPREAD, VESSEL_POLARITIES, type VesselPolarity } from '../../shared/data/phantom.js';
+import { appearanceOf, MAX_NOISE_SPREAD, VESSEL_POLARITIES, type VesselPolarity } from '../../shared/data/phantom.js';
 import type { Shape3 } from '../../shared/volume.js';
 import { formatShape } from '../../shared/volume.js';
 import { nonNegativeInt, numberIn, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
@@ -78,7 +78,7 @@ export async function runDemo(flags: DemoFlags): Promise<ExperimentReport> {
   const out = resolve(flags.out);
   const { writePhantomDataset } = await import('../../shared/data/phantom-dataset.js');
   const dataDir = join(out, 'data');
-  const appearance = { contrast: flags.contrast, noise: flags.noise, variability: flags.variability, noiseSpread: flags.noiseSpread, vessel: flags.vessel };
+  const appearance = appearanceOf(flags);
   const dataset = { cases: flags.cases, testCases: flags.testCases, size: flags.size, seed: flags.dataSeed, ...appearance };
   // The dataset is rewritten byte-identically for the same settings, so finished runs stay valid;
   // runs trained on other phantoms are not (their configs match), so they go with the old dataset.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MAX_NOISE_SPREAD, NOISE_SPREAD_PER_VARIABILITY, PHANTOM_MIN_SIZE, VESSEL_POLARITIES, type VesselPolarity } from '../../shared/data/phantom.js';
+import { appearanceOf, MAX_NOISE_SPREAD, NOISE_SPREAD_PER_VARIABILITY, PHANTOM_MIN_SIZE, VESSEL_POLARITIES, type VesselPolarity } from '../../shared/data/phantom.js';
 import { PHANTOM_KINDS, type PhantomKind } from '../../shared/data/phantom-kinds.js';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
@@ -59,7 +59,7 @@ export function registerSynth(program: Command): void {
           shape,
           seed: flags.seed,
           kind: flags.kind,
-          appearance: { contrast: flags.contrast, noise: flags.noise, variability: flags.variability, noiseSpread: flags.noiseSpread, vessel: flags.vessel },
+          appearance: appearanceOf(flags),
           onProgress: progress.update,
         });
       } finally {

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { TracocoError, fileError } from '../errors.js';
 import { writeMsdDatasetJson, writeNifti } from '../io/index.js';
 import { spacingAffine, type Shape3 } from '../volume.js';
-import { checkPhantomShape, type PhantomOptions } from './phantom.js';
+import { checkPhantomShape, type AppearanceKnobs, type PhantomOptions } from './phantom.js';
 import { phantomClasses, phantomKindSpec, type PhantomKind } from './phantom-kinds.js';
 
 export interface PhantomDatasetOptions {
@@ -30,7 +30,7 @@ export interface PhantomDatasetOptions {
   /** Which phantom (default `organ`). */
   kind?: PhantomKind;
   /** Appearance knobs applied to every case (defaults: PHANTOM_DEFAULTS). */
-  appearance?: Pick<PhantomOptions, 'contrast' | 'noise' | 'bias' | 'variability' | 'noiseSpread' | 'vessel'>;
+  appearance?: AppearanceKnobs & Pick<PhantomOptions, 'bias'>;
   /** Called after each case is written. */
   onProgress?: (done: number, total: number) => void;
 }

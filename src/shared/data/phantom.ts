@@ -78,6 +78,15 @@ export interface PhantomOptions {
   vessel?: VesselPolarity;
 }
 
+/** The appearance knobs `synth` and `demo` take as flags, in the order `demo` records them. */
+export const APPEARANCE_KNOBS = ['contrast', 'noise', 'variability', 'noiseSpread', 'vessel'] as const;
+export type AppearanceKnobs = Pick<PhantomOptions, (typeof APPEARANCE_KNOBS)[number]>;
+
+/** The appearance knobs of `source` (command flags, recorded settings) and nothing else. */
+export function appearanceOf(source: AppearanceKnobs): AppearanceKnobs {
+  return Object.fromEntries(APPEARANCE_KNOBS.map((knob) => [knob, source[knob]])) as AppearanceKnobs;
+}
+
 /** Each polarity's vessel offset from the organ, in units of the structures' contrast. */
 const VESSEL_OFFSETS = { brighter: 1, darker: -0.8 } as const;
 export type VesselPolarity = keyof typeof VESSEL_OFFSETS;
