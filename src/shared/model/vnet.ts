@@ -18,13 +18,13 @@ import {
   cancelledBias,
   conv3dBias,
   conv3dBiasInference,
-  upsample2xInference,
   dropout3d,
   foldBatchNorm,
   groupNorm,
   NORM_EPSILON,
   upsample2x,
 } from './layers.js';
+import { InferenceProgramBuilder, runInferenceProgram, type InferenceProgram } from './inference-program.js';
 import { torchToTfjs, type StateDict } from './layout.js';
 import { checkedValues, ParameterStore, StoredNetwork, type LayoutValue, type StateEntry } from './params.js';
 import { elementCount } from '../volume.js';
@@ -79,6 +79,26 @@ export function vnetBlocks(config: VNetConfig): BlockSpec[] {
     b('block_eight_up', 'up', 1, 2 * f, f),
     b('block_nine', 'conv', 1, f, f),
   ];
+}
+
+/** Normalisations an eval forward folds into the convs (running statistics, or none), so it runs as an inference program. */
+const FOLDABLE: ReadonlySet<Normalization> = new Set(['batchnorm', 'none']);
+
+/**
+ * The VNet's block graph, shared by the tensor forward and the inference program: `run` applies a
+ * conv or down block, `up` an up block then the encoder's skip, `drop` the Dropout3d after blocks
+ * five and nine. Returns block nine's output (out_conv follows).
+ */
+function vnetGraph<A>(x: A, run: (block: string, input: A) => A, up: (block: string, input: A, skip: A) => A, drop: (a: A) => A): A {
+  const x1 = run('block_one', x);
+  const x2 = run('block_two', run('block_one_dw', x1));
+  const x3 = run('block_three', run('block_two_dw', x2));
+  const x4 = run('block_four', run('block_three_dw', x3));
+  const x5 = drop(run('block_five', run('block_four_dw', x4)));
+  const x6 = run('block_six', up('block_five_up', x5, x4));
+  const x7 = run('block_seven', up('block_six_up', x6, x3));
+  const x8 = run('block_eight', up('block_seven_up', x7, x2));
+  return drop(run('block_nine', up('block_eight_up', x8, x1)));
 }
 
 /** One conv (+ norm) + ReLU stage of a block, with its state_dict key prefixes. */
@@ -154,6 +174,7 @@ type Mode = 'eval' | 'train' | 'train+update';
 export class VNet extends StoredNetwork<VNetConfig> {
   readonly architecture = 'vnet' as const;
   private readonly blocks: Map<string, Unit[]>;
+  private programCache: { version: readonly object[]; program: InferenceProgram; folded: tf.Tensor[] } | null = null;
 
   private constructor(config: VNetConfig, values: ReadonlyMap<string, LayoutValue>) {
     super({ ...config }, new ParameterStore(VNet.entriesOf(config), values, 'vnet'), `VNet (${describeConfig(config)})`);
@@ -212,23 +233,84 @@ export class VNet extends StoredNetwork<VNetConfig> {
     }
     const mode: Mode = training ? (opts.updateStatistics === false ? 'train' : 'train+update') : 'eval';
     return tf.tidy(() => {
-      const run = (name: string, input: tf.Tensor5D) => this.blocks.get(name)!.reduce((h, u) => this.unit(u, h, mode), input);
-      // An up block (one transposed-conv unit), then the encoder's skip added.
-      const up = (name: string, input: tf.Tensor5D, skip: tf.Tensor5D) => this.unit(this.blocks.get(name)![0]!, input, mode, skip);
-      const x1 = run('block_one', x);
-      const x2 = run('block_two', run('block_one_dw', x1));
-      const x3 = run('block_three', run('block_two_dw', x2));
-      const x4 = run('block_four', run('block_three_dw', x3));
-      let x5 = run('block_five', run('block_four_dw', x4));
-      if (drop) x5 = dropout3d(x5, DROPOUT_P, drop);
-      const x6 = run('block_six', up('block_five_up', x5, x4));
-      const x7 = run('block_seven', up('block_six_up', x6, x3));
-      const x8 = run('block_eight', up('block_seven_up', x7, x2));
-      let x9 = run('block_nine', up('block_eight_up', x8, x1));
-      if (drop) x9 = dropout3d(x9, DROPOUT_P, drop);
+      if (mode === 'eval' && FOLDABLE.has(this.config.normalization)) return runInferenceProgram(x, this.foldedProgram());
+      const x9 = vnetGraph<tf.Tensor5D>(
+        x,
+        (name, input) => this.blocks.get(name)!.reduce((h, u) => this.unit(u, h, mode), input),
+        (name, input, skip) => this.unit(this.blocks.get(name)![0]!, input, mode, skip),
+        (t) => (drop ? dropout3d(t, DROPOUT_P, drop) : t),
+      );
       const [outWeight, outBias] = [this.store.param<tf.Tensor5D>('out_conv.weight'), this.store.param<tf.Tensor1D>('out_conv.bias')];
       return mode === 'eval' ? conv3dBiasInference(x9, outWeight, outBias, 1, false) : conv3dBias(x9, outWeight, outBias, 1);
     });
+  }
+
+  /**
+   * The eval forward (batchnorm folded, or no normalisation) as an inference program: each unit a
+   * fused conv + bias + ReLU step, each up unit also adding its skip. Tensors are the caller's to
+   * dispose (call inside tf.tidy).
+   */
+  inferenceProgram(): InferenceProgram {
+    if (!FOLDABLE.has(this.config.normalization)) {
+      throw new TracocoError(`a VNet with ${this.config.normalization} has no inference program (its statistics depend on the input)`);
+    }
+    const program = new InferenceProgramBuilder();
+    const step = (u: Unit, input: number, skip?: number): number => {
+      const { weight, bias } = this.evalWeights(u);
+      if (u.kind === 'up') return program.up(input, weight, bias, skip!);
+      return program.conv(input, weight, bias, u.kind === 'down' ? 2 : 1, true);
+    };
+    const x9 = vnetGraph<number>(
+      0,
+      (name, input) => this.blocks.get(name)!.reduce((a, u) => step(u, a), input),
+      (name, input, skip) => step(this.blocks.get(name)![0]!, input, skip),
+      (a) => a,
+    );
+    program.conv(x9, this.store.param<tf.Tensor5D>('out_conv.weight'), this.store.param<tf.Tensor1D>('out_conv.bias'), 1, false);
+    return program.build();
+  }
+
+  /**
+   * `inferenceProgram()`, folded again only when a parameter or running statistic has been assigned
+   * since the last call (an assign gives a variable new data), so a sliding-window evaluation folds
+   * once per volume, not once per window. The folded tensors live until then, or `dispose()`.
+   */
+  private foldedProgram(): InferenceProgram {
+    const version = [...this.params.values(), ...this.buffers.values()].map((v) => v.dataId);
+    const cached = this.programCache;
+    if (cached && cached.version.length === version.length && cached.version.every((id, i) => id === version[i])) return cached.program;
+    this.disposeProgramCache();
+    // Called inside forward's tidy, which disposes the folding's intermediates; the results are kept.
+    const program = this.inferenceProgram();
+    const variables = new Set<tf.Tensor>([...this.params.values()]);
+    const folded = [...program.weights, ...program.biases].filter((t) => !variables.has(t));
+    for (const t of folded) tf.keep(t);
+    this.programCache = { version, program, folded };
+    return program;
+  }
+
+  private disposeProgramCache(): void {
+    this.programCache?.folded.forEach((t) => t.dispose());
+    this.programCache = null;
+  }
+
+  override dispose(): void {
+    this.disposeProgramCache();
+    super.dispose();
+  }
+
+  /** A unit's conv filter and bias for inference: batchnorm folded in, or as stored. */
+  private evalWeights(u: Unit): { weight: tf.Tensor5D; bias: tf.Tensor1D } {
+    const weight = this.store.param<tf.Tensor5D>(`${u.convKey}.weight`);
+    const bias = this.store.param<tf.Tensor1D>(`${u.convKey}.bias`);
+    if (this.config.normalization !== 'batchnorm' || !u.normKey) return { weight, bias };
+    const norm = {
+      gamma: this.store.param<tf.Tensor1D>(`${u.normKey}.weight`),
+      beta: this.store.param<tf.Tensor1D>(`${u.normKey}.bias`),
+      runningMean: this.buffers.get(`${u.normKey}.running_mean`)! as tf.Variable<tf.Rank.R1>,
+      runningVar: this.buffers.get(`${u.normKey}.running_var`)! as tf.Variable<tf.Rank.R1>,
+    };
+    return foldBatchNorm(weight, bias, norm, u.kind === 'up' ? 'deconv' : 'conv');
   }
 
   private checkInput(x: tf.Tensor): void {
@@ -241,39 +323,26 @@ export class VNet extends StoredNetwork<VNetConfig> {
     }
   }
 
-  /** One unit; with `skip`, its output plus `skip` (fused into the transposed conv where eval allows). */
+  /** One unit; with `skip`, its output plus `skip`. */
   private unit(u: Unit, x: tf.Tensor5D, mode: Mode, skip?: tf.Tensor5D): tf.Tensor5D {
-    const pending = { skip };
-    const y = this.unitOutput(u, x, mode, pending);
-    return pending.skip ? tf.add(y, pending.skip) : y;
+    const y = this.unitOutput(u, x, mode);
+    return skip ? tf.add(y, skip) : y;
   }
 
-  /** The unit's output; a path that adds `pending.skip` itself takes it (sets it undefined). */
-  private unitOutput(u: Unit, x: tf.Tensor5D, mode: Mode, pending: { skip?: tf.Tensor5D }): tf.Tensor5D {
+  /** The unit's output in training, or in eval with statistics of the input (instance, group norm). */
+  private unitOutput(u: Unit, x: tf.Tensor5D, mode: Mode): tf.Tensor5D {
     const weight = this.store.param<tf.Tensor5D>(`${u.convKey}.weight`);
     const bias = this.store.param<tf.Tensor1D>(`${u.convKey}.bias`);
     const linear = (w: tf.Tensor5D, b: tf.Tensor1D, applyBias: BiasOp = addChannelBias): tf.Tensor5D =>
       u.kind === 'up' ? upsample2x(x, w, b, applyBias) : conv3dBias(x, w, b, u.kind === 'down' ? 2 : 1, applyBias);
-    // Eval: the conv, its bias and the ReLU (and an up unit's skip) in one kernel where the backend fuses them.
-    const linearRelu = (w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D => {
-      if (mode !== 'eval') return tf.relu(linear(w, b));
-      if (u.kind !== 'up') return conv3dBiasInference(x, w, b, u.kind === 'down' ? 2 : 1, true);
-      const skip = pending.skip;
-      pending.skip = undefined;
-      return upsample2xInference(x, w, b, true, skip);
-    };
     const norm = this.config.normalization;
-    if (norm === 'none' || !u.normKey) return linearRelu(weight, bias);
+    if (norm === 'none' || !u.normKey) return tf.relu(linear(weight, bias));
     if (norm === 'instancenorm') return instanceNormRelu(linear(weight, bias, cancelledBias), NORM_EPSILON);
     const gamma = this.store.param<tf.Tensor1D>(`${u.normKey}.weight`);
     const beta = this.store.param<tf.Tensor1D>(`${u.normKey}.bias`);
     if (norm === 'groupnorm') return tf.relu(groupNorm(linear(weight, bias), gamma, beta, GROUP_NORM_GROUPS));
     const runningMean = this.buffers.get(`${u.normKey}.running_mean`)! as tf.Variable<tf.Rank.R1>;
     const runningVar = this.buffers.get(`${u.normKey}.running_var`)! as tf.Variable<tf.Rank.R1>;
-    if (mode === 'eval') {
-      const folded = foldBatchNorm(weight, bias, { gamma, beta, runningMean, runningVar }, u.kind === 'up' ? 'deconv' : 'conv');
-      return linearRelu(folded.weight, folded.bias);
-    }
     // Batch statistics cancel the bias; the running mean still tracks conv + bias, as PyTorch's.
     const z = linear(weight, bias, cancelledBias);
     const perChannel = z.size / u.cout;

@@ -107,9 +107,9 @@ export interface ConvEpilogue {
 }
 
 /**
- * Runs one op (with an epilogue: inference); null when the addon fails (oneDNN refuses the
- * geometry, memory runs out): the failure is reported (logged once per reason, counted) and the
- * caller falls back to the cpu kernel.
+ * Runs one op (with an epilogue: inference) into `out` (a fresh array of that many elements when
+ * a number); null when the addon fails (oneDNN refuses the geometry, memory runs out): the failure
+ * is reported (logged once per reason, counted) and the caller falls back to the cpu kernel.
  */
 export function runConv3d(
   addon: NativeAddon,
@@ -117,10 +117,10 @@ export function runConv3d(
   info: backend_util.Conv3DInfo,
   a: Float32Array,
   b: Float32Array,
-  outSize: number,
+  outSizeOrBuffer: number | Float32Array,
   epilogue?: ConvEpilogue,
 ): Float32Array | null {
-  const out = outputFloat32(outSize);
+  const out = typeof outSizeOrBuffer === 'number' ? outputFloat32(outSizeOrBuffer) : outSizeOrBuffer;
   try {
     const flags = epilogue ? EPILOGUE_BIAS | (epilogue.relu ? EPILOGUE_RELU : 0) | (epilogue.skip ? EPILOGUE_SUM : 0) : 0;
     const layout = layoutFor(op === 'transposedForward' ? 'backwardData' : op, info);
@@ -200,7 +200,7 @@ function conv3dTransposeBiasForward({ inputs, backend, attrs }: NativeKernelArgs
 }
 
 /** y = relu?(y + bias) (+ skip) in place: the epilogue when the cpu kernel computed the conv. */
-function applyEpilogue(y: Float32Array, { bias, relu, skip }: ConvEpilogue): void {
+export function applyEpilogue(y: Float32Array, { bias, relu, skip }: ConvEpilogue): void {
   const c = bias.length;
   for (let i = 0; i < y.length; i++) {
     const v = y[i]! + bias[i % c]!;

@@ -4,6 +4,7 @@ import { conv3dKernels } from './conv3d.js';
 import { elementwiseKernels } from './elementwise.js';
 import { layoutKernels } from './layout.js';
 import { matmulKernels } from './matmul.js';
+import { programKernels } from './program.js';
 import { reduceKernels } from './reduce.js';
 import type { NativeKernel } from './types.js';
 
@@ -14,4 +15,5 @@ export const nativeKernels: NativeKernel[] = [
   ...reduceKernels,
   ...layoutKernels,
   ...batchNormKernels,
+  ...programKernels,
 ];
