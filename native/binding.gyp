@@ -14,6 +14,7 @@
         'src/layout.cc',
         'src/batchnorm.cc',
         'src/matmul.cc',
+        'src/losses.cc',
       ],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       # CPP_EXCEPTIONS_ALL: any C++ exception (std::bad_alloc, dnnl::error, ...) that reaches an

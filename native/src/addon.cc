@@ -13,6 +13,7 @@
 #include "dnnl_context.h"
 #include "elementwise.h"
 #include "layout.h"
+#include "losses.h"
 #include "matmul.h"
 #include "reduce.h"
 #include "workspace.h"
@@ -75,6 +76,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerLayout(env, exports);
   registerMatmul(env, exports);
   registerBatchNorm(env, exports);
+  registerLosses(env, exports);
   return exports;
 }
 

@@ -29,6 +29,8 @@ export interface NativeAddon {
   fill(out: Float32Array, value: number): void;
   batchNormTrain(rows: number, channels: number, x: Float32Array, scale: Float32Array, offset: Float32Array, epsilon: number, relu: boolean, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
   batchNormTrainGrad(rows: number, channels: number, dy: Float32Array, x: Float32Array, y: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number, relu: boolean, dx: Float32Array, dscale: Float32Array, doffset: Float32Array): void;
+  supervisedLoss(voxels: number, classes: number, logits: Float32Array, labels: Int32Array, out: Float32Array): void;
+  supervisedLossGrad(voxels: number, classes: number, logits: Float32Array, labels: Int32Array, dy: Float32Array, dlogits: Float32Array): void;
 }
 
 export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };

@@ -3,6 +3,7 @@ import { batchNormKernels } from './batchnorm.js';
 import { conv3dKernels } from './conv3d.js';
 import { elementwiseKernels } from './elementwise.js';
 import { layoutKernels } from './layout.js';
+import { lossKernels } from './losses.js';
 import { matmulKernels } from './matmul.js';
 import { programKernels } from './program.js';
 import { reduceKernels } from './reduce.js';
@@ -16,4 +17,5 @@ export const nativeKernels: NativeKernel[] = [
   ...layoutKernels,
   ...batchNormKernels,
   ...programKernels,
+  ...lossKernels,
 ];

@@ -15,6 +15,17 @@ export function int32Of(backend: MathBackendCPU, t: TensorInfo): Int32Array | nu
   return v instanceof Int32Array ? v : null;
 }
 
+/**
+ * An int32 tensor's values as an Int32Array: the stored array, or a copy when tfjs keeps them in
+ * another integer array (a cast from bool keeps the bool's Uint8Array); null for other dtypes.
+ */
+export function int32ValuesOf(backend: MathBackendCPU, t: TensorInfo): Int32Array | null {
+  if (t.dtype !== 'int32') return null;
+  const v = backend.data.get(t.dataId)?.values;
+  if (v instanceof Int32Array) return v;
+  return v instanceof Uint8Array || v instanceof Int16Array || v instanceof Uint16Array || v instanceof Int8Array ? Int32Array.from(v) : null;
+}
+
 export function boolOf(backend: MathBackendCPU, t: TensorInfo): Uint8Array | null {
   if (t.dtype !== 'bool') return null;
   const v = backend.data.get(t.dataId)?.values;
