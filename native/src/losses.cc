@@ -14,15 +14,27 @@ namespace {
 
 constexpr double kDiceSmooth = 1e-5;  // DICE_SMOOTH in supervised.ts
 
-// Softmax of one voxel's C logits into p; returns log p[target] (0 without a target).
-inline double softmaxVoxel(const float* z, int64_t c, int32_t target, float* p) {
+// Softmax of one voxel's C logits into p; returns log p[target] (0 without a target). Two classes
+// (the binary loss) take one exp and one log1p: p1 = sigmoid(z1 - z0).
+inline float softmaxVoxel(const float* z, int64_t c, int32_t target, float* p) {
+  if (c == 2) {
+    const float d = z[1] - z[0];
+    const float e = std::exp(-std::fabs(d));  // in (0, 1]: no overflow
+    const float s = 1.0f / (1.0f + e);
+    p[1] = d >= 0.0f ? s : e * s;
+    p[0] = d >= 0.0f ? e * s : s;
+    const float log1pE = std::log1p(e);
+    if (target == 1) return -(std::fmax(-d, 0.0f) + log1pE);
+    if (target == 0) return -(std::fmax(d, 0.0f) + log1pE);
+    return 0.0f;
+  }
   float m = z[0];
   for (int64_t k = 1; k < c; ++k) m = z[k] > m ? z[k] : m;
-  double sum = 0.0;
-  for (int64_t k = 0; k < c; ++k) sum += std::exp(static_cast<double>(z[k] - m));
-  const double logSum = std::log(sum);
-  for (int64_t k = 0; k < c; ++k) p[k] = static_cast<float>(std::exp(static_cast<double>(z[k] - m) - logSum));
-  return (target >= 0 && target < c) ? static_cast<double>(z[target] - m) - logSum : 0.0;
+  float sum = 0.0f;
+  for (int64_t k = 0; k < c; ++k) sum += (p[k] = std::exp(z[k] - m));
+  const float logSum = std::log(sum);
+  for (int64_t k = 0; k < c; ++k) p[k] /= sum;
+  return (target >= 0 && target < c) ? z[target] - m - logSum : 0.0f;
 }
 
 // Σ -log p[t], Σ p1·g, Σ p1², Σ g over all voxels (g = label is 1), in double.
