@@ -1,6 +1,7 @@
 /** Access to tfjs CPU-backend tensor storage for native kernels. */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { bufferPool } from '../buffer-pool.js';
 
 /** The typed array behind a tensor of the given dtype, or null when it is stored otherwise. */
 export function float32Of(backend: MathBackendCPU, t: TensorInfo): Float32Array | null {
@@ -36,10 +37,12 @@ export function boolOf(backend: MathBackendCPU, t: TensorInfo): Uint8Array | nul
 const UNINITIALISED_MIN_BYTES = 1 << 16;
 
 /**
- * A Float32Array of n elements for a native kernel to overwrite completely. Large ones skip
- * zero-filling (`allocUnsafeSlow` gives a private, unpooled ArrayBuffer).
+ * A Float32Array of n elements for a native kernel to overwrite completely: from 1 MB a recycled
+ * one from `bufferPool` (contents unspecified); else large ones skip zero-filling
+ * (`allocUnsafeSlow` gives a private, unpooled ArrayBuffer).
  */
 export function outputFloat32(n: number): Float32Array {
+  if (bufferPool.pools(n)) return bufferPool.allocate(n);
   if (n * 4 < UNINITIALISED_MIN_BYTES) return new Float32Array(n);
   const buf = Buffer.allocUnsafeSlow(n * 4);
   return new Float32Array(buf.buffer, buf.byteOffset, n);
