@@ -68,22 +68,28 @@ Sums lossSums(int64_t voxels, int64_t c, const float* logits, const int32_t* lab
   return total;
 }
 
-void checkArgs(const Napi::CallbackInfo& info, int64_t voxels, int64_t c, const Span<float>& logits, const Span<int32_t>& labels) {
-  require(info, voxels >= 1 && c >= 2, "supervisedLoss: needs at least one voxel and two classes");
-  require(info, logits.size == voxels * c, "supervisedLoss: logits must have voxels * C elements");
-  require(info, labels.size == voxels, "supervisedLoss: labels must have one element per voxel");
+// Arguments 0-3 of both entry points: voxels, C, logits [voxels, C], labels [voxels].
+struct LossInputs {
+  int64_t voxels;
+  int64_t c;
+  Span<float> logits;
+  Span<int32_t> labels;
+};
+
+LossInputs lossInputs(const Napi::CallbackInfo& info) {
+  const LossInputs in{intArg(info, 0, "voxels"), intArg(info, 1, "C"), spanArg<float>(info, 2, "logits"), spanArg<int32_t>(info, 3, "labels")};
+  require(info, in.voxels >= 1 && in.c >= 2, "supervisedLoss: needs at least one voxel and two classes");
+  require(info, in.logits.size == in.voxels * in.c, "supervisedLoss: logits must have voxels * C elements");
+  require(info, in.labels.size == in.voxels, "supervisedLoss: labels must have one element per voxel");
+  return in;
 }
 
 Napi::Value SupervisedLoss(const Napi::CallbackInfo& info) {
-  const int64_t voxels = intArg(info, 0, "voxels");
-  const int64_t c = intArg(info, 1, "C");
-  const Span<float> logits = spanArg<float>(info, 2, "logits");
-  const Span<int32_t> labels = spanArg<int32_t>(info, 3, "labels");
+  const LossInputs in = lossInputs(info);
   const Span<float> out = spanArg<float>(info, 4, "out");
-  checkArgs(info, voxels, c, logits, labels);
   require(info, out.size == 3, "supervisedLoss: out must have 3 elements");
-  const Sums s = lossSums(voxels, c, logits.data, labels.data);
-  const double ce = s.ce / static_cast<double>(voxels);
+  const Sums s = lossSums(in.voxels, in.c, in.logits.data, in.labels.data);
+  const double ce = s.ce / static_cast<double>(in.voxels);
   const double dice = 1.0 - (2.0 * s.intersection + kDiceSmooth) / (s.prediction + s.target + kDiceSmooth);
   out.data[0] = static_cast<float>(0.5 * (ce + dice));
   out.data[1] = static_cast<float>(ce);
@@ -95,13 +101,12 @@ Napi::Value SupervisedLoss(const Napi::CallbackInfo& info) {
 //   dCE/dz[k]   = (p[k] - [k == t]) / voxels
 //   dDice/dz[k] = dDice/dp1 · p1 ([k == 1] - p[k]),  dDice/dp1 = -(2g·den - num·2p1) / den²
 Napi::Value SupervisedLossGrad(const Napi::CallbackInfo& info) {
-  const int64_t voxels = intArg(info, 0, "voxels");
-  const int64_t c = intArg(info, 1, "C");
-  const Span<float> logits = spanArg<float>(info, 2, "logits");
-  const Span<int32_t> labels = spanArg<int32_t>(info, 3, "labels");
+  const LossInputs in = lossInputs(info);
+  const int64_t voxels = in.voxels, c = in.c;
+  const Span<float> logits = in.logits;
+  const Span<int32_t> labels = in.labels;
   const Span<float> dy = spanArg<float>(info, 4, "dy");
   const Span<float> dlogits = spanArg<float>(info, 5, "dlogits");
-  checkArgs(info, voxels, c, logits, labels);
   require(info, dy.size == 3, "supervisedLossGrad: dy must have 3 elements");
   require(info, dlogits.size == logits.size, "supervisedLossGrad: dlogits must be shaped like logits");
   const Sums s = lossSums(voxels, c, logits.data, labels.data);
