@@ -57,7 +57,7 @@ describe('FloatBufferPool', () => {
     assert.equal(new FloatBufferPool(0).pools(N), false);
     assert.equal(poolCapacityFromEnv({ TRACOCO_BUFFER_POOL_MB: '0' }), 0);
     assert.equal(poolCapacityFromEnv({ TRACOCO_BUFFER_POOL_MB: '16' }), 16 * MB);
-    assert.equal(poolCapacityFromEnv({}), 2048 * MB);
+    assert.equal(poolCapacityFromEnv({}), 512 * MB);
   });
 });
 

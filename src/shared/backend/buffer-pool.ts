@@ -83,7 +83,7 @@ export class FloatBufferPool {
 
 /** `TRACOCO_BUFFER_POOL_MB`: most megabytes of idle buffers kept for reuse (0 disables). */
 export const BUFFER_POOL_ENV = 'TRACOCO_BUFFER_POOL_MB';
-export const DEFAULT_BUFFER_POOL_MB = 2048;
+export const DEFAULT_BUFFER_POOL_MB = 512;
 
 export function poolCapacityFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[BUFFER_POOL_ENV];
