@@ -156,6 +156,41 @@ function conv3dForward({ inputs, backend, attrs }: NativeKernelArgs, addon: Nati
   return out ? backend.makeTensorInfo(info.outShape, 'float32', out) : null;
 }
 
+export type Shape5 = [number, number, number, number, number];
+
+/** Where a fused inference op reads and writes: a conv of x, or the 2x2x2 stride-2 transposed conv of x. */
+export interface InferenceGeometry {
+  op: 'forward' | 'transposedForward';
+  stride: 1 | 2;
+  pad: 'same' | 'valid';
+  /** The conv's geometry (for the transposed op: the conv from its output back to x). */
+  info: backend_util.Conv3DInfo;
+  outShape: Shape5;
+}
+
+export function inferenceGeometry(op: InferenceGeometry['op'], xShape: Shape5, filterShape: Shape5, stride: 1 | 2, pad: 'same' | 'valid'): InferenceGeometry {
+  if (op === 'transposedForward') {
+    const [n, d, h, w] = xShape;
+    const outShape: Shape5 = [n, 2 * d, 2 * h, 2 * w, filterShape[3]];
+    return { op, stride: 2, pad: 'valid', info: backend_util.computeConv3DInfo(outShape, filterShape, 2, 1, 'valid'), outShape };
+  }
+  const info = backend_util.computeConv3DInfo(xShape, filterShape, stride, 1, pad);
+  return { op, stride, pad, info, outShape: info.outShape as Shape5 };
+}
+
+/**
+ * A fused inference op through the cpu kernel (Conv3D, or Conv3DBackpropInputV2 for the transposed
+ * conv), the epilogue applied in place: for when oneDNN cannot run it. The caller owns the result.
+ */
+export function cpuInference(backend: NativeKernelArgs['backend'], g: InferenceGeometry, x: TensorInfo, filter: TensorInfo, epilogue: ConvEpilogue): TensorInfo {
+  const y =
+    g.op === 'transposedForward'
+      ? getKernel('Conv3DBackpropInputV2', 'cpu')!.kernelFunc({ inputs: { dy: x, filter }, backend, attrs: { strides: 2, pad: 'valid', inputShape: g.outShape } })
+      : getKernel('Conv3D', 'cpu')!.kernelFunc({ inputs: { x, filter }, backend, attrs: { strides: g.stride, pad: g.pad, dilations: 1 } });
+  applyEpilogue(float32Of(backend, y as TensorInfo)!, epilogue);
+  return y as TensorInfo;
+}
+
 /**
  * The fused inference conv (contract in model/layers.ts). When oneDNN cannot run it, the cpu
  * Conv3D kernel runs and the bias and ReLU are applied here, so a call never fails for want of
@@ -166,14 +201,11 @@ function conv3dBiasForward({ inputs, backend, attrs }: NativeKernelArgs, addon: 
   const { strides, pad, relu } = attrs as unknown as Conv3dBiasAttrs;
   const [xv, wv, bv] = [float32Of(backend, x), float32Of(backend, filter), float32Of(backend, bias)];
   if (!xv || !wv || !bv || x.shape.length !== 5 || filter.shape.length !== 5) return null;
-  const info = backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filter.shape as [number, number, number, number, number], strides, 1, pad);
-  if (!usable(info) || bv.length !== info.outChannels) return null;
+  const g = inferenceGeometry('forward', x.shape as Shape5, filter.shape as Shape5, strides, pad);
+  if (!usable(g.info) || bv.length !== g.info.outChannels) return null;
   const epilogue = { bias: bv, relu: Boolean(relu) };
-  const out = runConv3d(addon, 'forward', info, xv, wv, elementCount(info.outShape), epilogue);
-  if (out) return backend.makeTensorInfo(info.outShape, 'float32', out);
-  const cpuConv = getKernel('Conv3D', 'cpu')!.kernelFunc({ inputs: { x, filter }, backend, attrs: { strides, pad, dilations: 1 } }) as TensorInfo;
-  applyEpilogue(float32Of(backend, cpuConv)!, epilogue);
-  return cpuConv;
+  const out = runConv3d(addon, 'forward', g.info, xv, wv, elementCount(g.outShape), epilogue);
+  return out ? backend.makeTensorInfo(g.outShape, 'float32', out) : cpuInference(backend, g, x, filter, epilogue);
 }
 
 /**
@@ -186,21 +218,15 @@ function conv3dTransposeBiasForward({ inputs, backend, attrs }: NativeKernelArgs
   const [xv, wv, bv] = [float32Of(backend, x), float32Of(backend, filter), float32Of(backend, bias)];
   const sv = skip ? float32Of(backend, skip) : undefined;
   if (!xv || !wv || !bv || sv === null || x.shape.length !== 5 || filter.shape.length !== 5) return null;
-  const [n, d, h, w] = x.shape as [number, number, number, number, number];
-  const outShape: [number, number, number, number, number] = [n, 2 * d, 2 * h, 2 * w, filter.shape[3]!];
-  const info = backend_util.computeConv3DInfo(outShape, filter.shape as [number, number, number, number, number], 2, 1, 'valid');
-  if (!usable(info) || !sameShape(info.outShape, x.shape) || bv.length !== outShape[4] || (skip && !sameShape(skip.shape, outShape))) return null;
+  const g = inferenceGeometry('transposedForward', x.shape as Shape5, filter.shape as Shape5, 2, 'valid');
+  if (!usable(g.info) || !sameShape(g.info.outShape, x.shape) || bv.length !== g.outShape[4] || (skip && !sameShape(skip.shape, g.outShape))) return null;
   const epilogue: ConvEpilogue = { bias: bv, relu: Boolean(relu), ...(sv ? { skip: sv } : {}) };
-  const out = runConv3d(addon, 'transposedForward', info, xv, wv, elementCount(outShape), epilogue);
-  if (out) return backend.makeTensorInfo(outShape, 'float32', out);
-  const cpuAttrs = { strides: 2, pad: 'valid', inputShape: outShape };
-  const cpuDeconv = getKernel('Conv3DBackpropInputV2', 'cpu')!.kernelFunc({ inputs: { dy: x, filter }, backend, attrs: cpuAttrs }) as TensorInfo;
-  applyEpilogue(float32Of(backend, cpuDeconv)!, epilogue);
-  return cpuDeconv;
+  const out = runConv3d(addon, 'transposedForward', g.info, xv, wv, elementCount(g.outShape), epilogue);
+  return out ? backend.makeTensorInfo(g.outShape, 'float32', out) : cpuInference(backend, g, x, filter, epilogue);
 }
 
 /** y = relu?(y + bias) (+ skip) in place: the epilogue when the cpu kernel computed the conv. */
-export function applyEpilogue(y: Float32Array, { bias, relu, skip }: ConvEpilogue): void {
+function applyEpilogue(y: Float32Array, { bias, relu, skip }: ConvEpilogue): void {
   const c = bias.length;
   for (let i = 0; i < y.length; i++) {
     const v = y[i]! + bias[i % c]!;

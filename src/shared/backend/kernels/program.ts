@@ -6,16 +6,13 @@
  * as much in first-touch page faults as the convolution itself. Only the last step's output becomes
  * a tfjs tensor; intermediates never escape, which is what makes reusing them safe.
  */
-import { backend_util, getKernel, type TensorInfo } from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { INFERENCE_PROGRAM_KERNEL, type InferenceStep } from '../../model/inference-program.js';
 import type { NativeAddon } from '../native-addon.js';
-import { applyEpilogue, runConv3d, type ConvEpilogue } from './conv3d.js';
+import { cpuInference, inferenceGeometry, runConv3d, type ConvEpilogue, type Shape5 } from './conv3d.js';
 import { float32Of, outputFloat32 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
 import { elementCount } from '../../volume.js';
-
-type Shape5 = [number, number, number, number, number];
 
 /** Grow-only buffers, one per arena slot (a slot holds one live activation at a time). */
 const arena: Float32Array[] = [];
@@ -57,33 +54,6 @@ export function assignSlots(steps: readonly InferenceStep[]): number[] {
   return slots;
 }
 
-interface StepGeometry {
-  info: backend_util.Conv3DInfo;
-  outShape: Shape5;
-}
-
-function stepGeometry(step: InferenceStep, inShape: Shape5, filterShape: Shape5): StepGeometry {
-  if (step.kind === 'up') {
-    const [n, d, h, w] = inShape;
-    const outShape: Shape5 = [n, 2 * d, 2 * h, 2 * w, filterShape[3]];
-    // The transposed conv is the backward-data of the conv from its output to its input.
-    return { info: backend_util.computeConv3DInfo(outShape, filterShape, 2, 1, 'valid'), outShape };
-  }
-  const info = backend_util.computeConv3DInfo(inShape, filterShape, step.stride, 1, step.stride === 1 ? 'same' : 'valid');
-  return { info, outShape: info.outShape as Shape5 };
-}
-
-/** One step through the cpu kernels, for when oneDNN refuses it (the failure is already reported). */
-function cpuStep(backend: MathBackendCPU, step: InferenceStep, g: StepGeometry, x: TensorInfo, filter: TensorInfo, epilogue: ConvEpilogue, out: Float32Array): void {
-  const y =
-    step.kind === 'up'
-      ? (getKernel('Conv3DBackpropInputV2', 'cpu')!.kernelFunc({ inputs: { dy: x, filter }, backend, attrs: { strides: 2, pad: 'valid', inputShape: g.outShape } }) as TensorInfo)
-      : (getKernel('Conv3D', 'cpu')!.kernelFunc({ inputs: { x, filter }, backend, attrs: { strides: step.stride, pad: step.stride === 1 ? 'same' : 'valid', dilations: 1 } }) as TensorInfo);
-  out.set(float32Of(backend, y)!);
-  backend.disposeIntermediateTensorInfo(y);
-  applyEpilogue(out, epilogue);
-}
-
 function runProgram({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeAddon): TensorInfo | null {
   const { steps } = attrs as unknown as { steps: InferenceStep[] };
   const x = inputs.x as TensorInfo;
@@ -98,7 +68,7 @@ function runProgram({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeA
     const [filter, bias] = [inputs[`w${i}`] as TensorInfo, inputs[`b${i}`] as TensorInfo];
     const [wv, bv] = [float32Of(backend, filter), float32Of(backend, bias)];
     if (!wv || !bv || filter.shape.length !== 5) return null;
-    const g = stepGeometry(step, shapes[step.input]!, filter.shape as Shape5);
+    const g = inferenceGeometry(step.kind === 'up' ? 'transposedForward' : 'forward', shapes[step.input]!, filter.shape as Shape5, step.stride, step.stride === 1 ? 'same' : 'valid');
     if (bv.length !== g.outShape[4]) return null;
     const size = elementCount(g.outShape);
     const last = i === steps.length - 1;
@@ -106,9 +76,12 @@ function runProgram({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeA
     const skip = step.skip === undefined ? undefined : values[step.skip]!;
     const epilogue: ConvEpilogue = { bias: bv, relu: step.relu, ...(skip ? { skip } : {}) };
     const input = values[step.input]!;
-    if (!runConv3d(addon, step.kind === 'up' ? 'transposedForward' : 'forward', g.info, input, wv, out, epilogue)) {
+    if (!runConv3d(addon, g.op, g.info, input, wv, out, epilogue)) {
+      // oneDNN refused the step (already reported): the cpu kernel's result, copied into place.
       const xInfo = backend.makeTensorInfo(shapes[step.input]!, 'float32', input);
-      cpuStep(backend, step, g, xInfo, filter, epilogue, out);
+      const y = cpuInference(backend, g, xInfo, filter, epilogue);
+      out.set(float32Of(backend, y)!);
+      backend.disposeIntermediateTensorInfo(y);
       backend.disposeIntermediateTensorInfo(xInfo);
     }
     values.push(out);
