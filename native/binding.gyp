@@ -15,6 +15,7 @@
         'src/batchnorm.cc',
         'src/matmul.cc',
         'src/losses.cc',
+        'src/winograd.cc',
       ],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       # CPP_EXCEPTIONS_ALL: any C++ exception (std::bad_alloc, dnnl::error, ...) that reaches an

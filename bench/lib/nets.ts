@@ -99,7 +99,7 @@ export interface KernelCoverage {
 export async function kernelCoverage(tf: typeof tfType, fn: () => void): Promise<KernelCoverage> {
   const { nativeKernelStats } = await import('../../src/shared/backend/index.js');
   const { nativeKernels } = await import('../../src/shared/backend/kernels/index.js');
-  const { disabledNativeKernels } = await import('../../src/shared/backend/native-backend.js');
+  const { disabledNativeKernels } = await import('../../src/shared/backend/kernels/disabled.js');
   const disabled = disabledNativeKernels();
   const served = new Set(nativeKernels.map((k) => k.kernelName).filter((n) => !disabled.has(n)));
   const before = nativeKernelStats();

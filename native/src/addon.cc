@@ -16,6 +16,7 @@
 #include "losses.h"
 #include "matmul.h"
 #include "reduce.h"
+#include "winograd.h"
 #include "workspace.h"
 
 namespace tracoco {
@@ -77,6 +78,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerMatmul(env, exports);
   registerBatchNorm(env, exports);
   registerLosses(env, exports);
+  registerWinograd(env, exports);
   return exports;
 }
 

@@ -10,12 +10,12 @@ const counts: Record<string, number> = {};
 const logged = new Set<string>();
 const logger = createLogger({ component: 'native' });
 
-export function reportNativeFailure(kernel: string, reason: string): void {
+export function reportNativeFailure(kernel: string, reason: string, fallback = 'cpu kernel'): void {
   counts[kernel] = (counts[kernel] ?? 0) + 1;
   const key = `${kernel}\u0000${reason}`;
   if (logged.has(key)) return;
   logged.add(key);
-  logger.warn('native.failure', { kernel, reason, fallback: 'cpu kernel' });
+  logger.warn('native.failure', { kernel, reason, fallback });
 }
 
 /** Failures so far, per kernel name. */

@@ -30,6 +30,10 @@ export interface NativeAddon {
   batchNormTrain(rows: number, channels: number, x: Float32Array, scale: Float32Array, offset: Float32Array, epsilon: number, relu: boolean, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
   batchNormTrainGrad(rows: number, channels: number, dy: Float32Array, x: Float32Array, y: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number, relu: boolean, dx: Float32Array, dscale: Float32Array, doffset: Float32Array): void;
   supervisedLoss(voxels: number, classes: number, logits: Float32Array, labels: Int32Array, out: Float32Array): void;
+  /** Winograd F(2×2×2, 3×3×3) (native/src/winograd.h): the filter [3,3,3,cin,cout] transformed to [64,cin,cout]. */
+  winogradFilter(filter: Float32Array, cin: number, cout: number): Float32Array;
+  /** relu?(conv(x, filter) + bias), stride 1, padding 1; `shape` [n, d, h, w, cin]; `u` from winogradFilter. */
+  winogradConv3d(x: Float32Array, shape: Int32Array, u: Float32Array, cout: number, bias: Float32Array, relu: boolean, out: Float32Array): void;
   supervisedLossGrad(voxels: number, classes: number, logits: Float32Array, labels: Int32Array, dy: Float32Array, dlogits: Float32Array): void;
 }
 

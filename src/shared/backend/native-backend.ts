@@ -10,6 +10,7 @@ import type { BackendValues, DataId, DataType } from '@tensorflow/tfjs-core';
 import { bufferPool } from './buffer-pool.js';
 import type { NativeAddon } from './native-addon.js';
 import { bindThreadSink } from './threads.js';
+import { disabledNativeKernels } from './kernels/disabled.js';
 import { nativeKernels } from './kernels/index.js';
 import type { NativeKernelArgs } from './kernels/types.js';
 
@@ -26,15 +27,6 @@ let registeredWith: NativeAddon | null = null;
 
 export function nativeKernelStats(): NativeKernelStats {
   return { native: { ...stats.native }, fallback: { ...stats.fallback } };
-}
-
-/**
- * Native kernels left out at registration: `TRACOCO_NATIVE_DISABLE=Add,Multiply` keeps those on
- * the cpu kernels (profiling, or isolating a numerical difference). Kernels without a cpu
- * counterpart (the fused BatchNorm) are then not registered, so callers use their composites.
- */
-export function disabledNativeKernels(env: NodeJS.ProcessEnv = process.env): Set<string> {
-  return new Set((env.TRACOCO_NATIVE_DISABLE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 }
 
 /**

@@ -9,6 +9,7 @@ import { CONV3D_BIAS_KERNEL, CONV3D_TRANSPOSE_BIAS_KERNEL, type Conv3dBiasAttrs 
 import { reportNativeFailure } from '../failures.js';
 import type { NativeAddon } from '../native-addon.js';
 import { float32Of, outputFloat32 } from './tensors.js';
+import { runWinograd } from './winograd.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
 import { elementCount, sameShape } from '../../volume.js';
 
@@ -179,6 +180,15 @@ export function inferenceGeometry(op: InferenceGeometry['op'], xShape: Shape5, f
 }
 
 /**
+ * A fused inference op into `out`: Winograd where it applies, else oneDNN; false when both refuse
+ * (reported), for the caller's cpu fallback.
+ */
+export function runInference(addon: NativeAddon, g: InferenceGeometry, x: Float32Array, filter: TensorInfo, filterValues: Float32Array, out: Float32Array, epilogue: ConvEpilogue): boolean {
+  const winograd = g.op === 'forward' && !epilogue.skip && runWinograd(addon, g.info, x, filter, filterValues, out, epilogue.bias, epilogue.relu);
+  return winograd || runConv3d(addon, g.op, g.info, x, filterValues, out, epilogue) !== null;
+}
+
+/**
  * A fused inference op through the cpu kernel (Conv3D, or Conv3DBackpropInputV2 for the transposed
  * conv), the epilogue applied in place: for when oneDNN cannot run it. The caller owns the result.
  */
@@ -204,8 +214,8 @@ function conv3dBiasForward({ inputs, backend, attrs }: NativeKernelArgs, addon: 
   const g = inferenceGeometry('forward', x.shape as Shape5, filter.shape as Shape5, strides, pad);
   if (!usable(g.info) || bv.length !== g.info.outChannels) return null;
   const epilogue = { bias: bv, relu: Boolean(relu) };
-  const out = runConv3d(addon, 'forward', g.info, xv, wv, elementCount(g.outShape), epilogue);
-  return out ? backend.makeTensorInfo(g.outShape, 'float32', out) : cpuInference(backend, g, x, filter, epilogue);
+  const out = outputFloat32(elementCount(g.outShape));
+  return runInference(addon, g, xv, filter, wv, out, epilogue) ? backend.makeTensorInfo(g.outShape, 'float32', out) : cpuInference(backend, g, x, filter, epilogue);
 }
 
 /**

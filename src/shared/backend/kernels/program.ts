@@ -1,7 +1,7 @@
 /**
  * The inference program (contract in model/inference-program.ts) as one kernel: each step is the
- * fused oneDNN conv or transposed conv, reading and writing intermediate activations in an arena of
- * this module's own. The arena outlives the call, so the next window of a sliding-window
+ * fused conv (Winograd or oneDNN) or transposed conv, reading and writing intermediate activations
+ * in an arena of this module's own. The arena outlives the call, so the next window of a sliding-window
  * evaluation writes into memory that is already mapped: a fresh 64 MB output per layer costs about
  * as much in first-touch page faults as the convolution itself. Only the last step's output becomes
  * a tfjs tensor; intermediates never escape, which is what makes reusing them safe.
@@ -9,7 +9,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { INFERENCE_PROGRAM_KERNEL, type InferenceStep } from '../../model/inference-program.js';
 import type { NativeAddon } from '../native-addon.js';
-import { cpuInference, inferenceGeometry, runConv3d, type ConvEpilogue, type Shape5 } from './conv3d.js';
+import { cpuInference, inferenceGeometry, runInference, type ConvEpilogue, type Shape5 } from './conv3d.js';
 import { float32Of, outputFloat32 } from './tensors.js';
 import type { NativeKernel, NativeKernelArgs } from './types.js';
 import { elementCount } from '../../volume.js';
@@ -76,7 +76,7 @@ function runProgram({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeA
     const skip = step.skip === undefined ? undefined : values[step.skip]!;
     const epilogue: ConvEpilogue = { bias: bv, relu: step.relu, ...(skip ? { skip } : {}) };
     const input = values[step.input]!;
-    if (!runConv3d(addon, g.op, g.info, input, wv, out, epilogue)) {
+    if (!runInference(addon, g, input, filter, wv, out, epilogue)) {
       // oneDNN refused the step (already reported): the cpu kernel's result, copied into place.
       const xInfo = backend.makeTensorInfo(shapes[step.input]!, 'float32', input);
       const y = cpuInference(backend, g, xInfo, filter, epilogue);
