@@ -61,6 +61,7 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
 #else
   o.Set("portable", false);
 #endif
+  o.Set("winograd", winogradVectorised());
   return o;
 }
 

@@ -15,6 +15,16 @@ namespace tracoco {
 
 constexpr int kWinogradLanes = 16;
 
+// Whether this build has 512-bit vectors for the kernel (-march=native on an AVX-512 host); without
+// them it still computes the right result, but slower than oneDNN, which dispatches at run time.
+constexpr bool winogradVectorised() {
+#ifdef __AVX512F__
+  return true;
+#else
+  return false;
+#endif
+}
+
 // Whether winogradConv3d takes these channel counts.
 bool winogradFits(int64_t inChannels, int64_t outChannels);
 

@@ -11,7 +11,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { nativeFailureCounts } from '../../src/shared/backend/failures.js';
 import { inferenceGeometry, runInference, type Shape5 } from '../../src/shared/backend/kernels/conv3d.js';
 import { float32Of } from '../../src/shared/backend/kernels/tensors.js';
-import { WINOGRAD, winogradApplies, winogradCalls } from '../../src/shared/backend/kernels/winograd.js';
+import { WINOGRAD, winogradApplies, winogradAvailable, winogradCalls } from '../../src/shared/backend/kernels/winograd.js';
 import { loadNativeAddon, type NativeAddon } from '../../src/shared/backend/native-addon.js';
 import { CONV3D_BIAS_KERNEL, conv3dBiasInference } from '../../src/shared/model/layers.js';
 import { assertClose, onBothBackends, randomTensor, setUpBackends, skipUnlessNative } from './native-helpers.js';
@@ -27,7 +27,13 @@ function convCase(seed: number, x: Shape5, cout: number, relu: boolean): () => t
   };
 }
 
-describe('the Winograd inference conv', { skip: skipUnlessNative }, () => {
+/** A reason to skip: no addon, or one built without AVX-512 (the path is then switched off). */
+const skip = skipUnlessNative || (() => {
+  const load = loadNativeAddon();
+  return load.ok && !winogradAvailable(load.addon) ? 'the native addon was built without AVX-512: the Winograd path is off' : false;
+})();
+
+describe('the Winograd inference conv', { skip }, () => {
   before(setUpBackends);
   afterEach(() => {
     delete process.env.TRACOCO_NATIVE_DISABLE;

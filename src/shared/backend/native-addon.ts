@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   setThreads(n: number): void;
   getThreads(): number;
-  versions(): { dnnl: string; dnnlCpuRuntime: string; portable: boolean };
+  /** `winograd`: the build has the vector width the Winograd kernel is fast with (AVX-512). */
+  versions(): { dnnl: string; dnnlCpuRuntime: string; portable: boolean; winograd?: boolean };
   /** `epilogue` (directions 0 and 3): bit 1 adds `bias`, bit 2 applies ReLU, bit 4 (direction 3) adds `skip`. */
   conv3d(direction: number, layout: number, geometry: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array, epilogue?: number, bias?: Float32Array, skip?: Float32Array): void;
   conv3dImpl(direction: number, layout: number, geometry: Int32Array, epilogue?: number): string;

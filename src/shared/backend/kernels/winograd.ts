@@ -23,6 +23,17 @@ export const WINOGRAD_MAX_CHANNELS = 128;
 const transformed = new WeakMap<object, Float32Array>();
 let calls = 0;
 
+/** Whether the addon's Winograd kernel is worth calling (built, and vectorised for this host). */
+const vectorised = new WeakMap<NativeAddon, boolean>();
+export function winogradAvailable(addon: NativeAddon): boolean {
+  let known = vectorised.get(addon);
+  if (known === undefined) {
+    known = typeof addon.winogradConv3d === 'function' && addon.versions().winograd === true;
+    vectorised.set(addon, known);
+  }
+  return known;
+}
+
 /** Convolutions computed by the Winograd path so far (tests, profiling). */
 export function winogradCalls(): number {
   return calls;
@@ -43,10 +54,11 @@ export function winogradApplies(info: backend_util.Conv3DInfo): boolean {
 
 /**
  * relu?(conv + bias) into `out` through the Winograd kernel; false when it does not apply (or is
- * disabled, or the addon lacks it, or it failed: reported), and the caller runs oneDNN.
+ * disabled, or the addon lacks it or was built without AVX-512, or it failed: reported), and the
+ * caller runs oneDNN.
  */
 export function runWinograd(addon: NativeAddon, info: backend_util.Conv3DInfo, x: Float32Array, filter: TensorInfo, filterValues: Float32Array, out: Float32Array, bias: Float32Array, relu: boolean): boolean {
-  if (!winogradApplies(info) || typeof addon.winogradConv3d !== 'function' || disabledNativeKernels().has(WINOGRAD)) return false;
+  if (!winogradApplies(info) || !winogradAvailable(addon) || disabledNativeKernels().has(WINOGRAD)) return false;
   const { batchSize, inDepth, inHeight, inWidth, inChannels, outChannels } = info;
   try {
     let u = transformed.get(filter.dataId);
