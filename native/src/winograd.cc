@@ -161,42 +161,34 @@ bool winogradFits(int64_t inChannels, int64_t outChannels) {
   return inChannels > 0 && outChannels > 0 && inChannels % L == 0 && outChannels % L == 0;
 }
 
-void winogradFilter(const float* filter, int cin, int cout, float* u) {
-  // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], applied along w, then h, then d, for every (cin, cout).
+namespace {
+
+// out[o][r][i] = Σ_c G[r][c] · in[o][c][i] for r < 4, c < 3: G applied along one axis of a
+// [outer][3][inner] array of (cin × cout) matrices, giving [outer][4][inner].
+void filterTransformAxis(const float* in, int outer, int inner, int64_t pair, float* out) {
+  // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
   static const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-  const int64_t pair = int64_t{cin} * cout;
-  std::vector<float> t1(int64_t{3} * 3 * 4 * pair), t2(int64_t{3} * 4 * 4 * pair);
-  auto at = [&](const float* p, int i, int j, int k, int dj, int dk) { return p + ((int64_t{i} * dj + j) * dk + k) * pair; };
-  for (int a = 0; a < 3; a++)
-    for (int b = 0; b < 3; b++)
-      for (int i = 0; i < 4; i++) {
-        float* o = t1.data() + ((int64_t{a} * 3 + b) * 4 + i) * pair;
-        for (int64_t e = 0; e < pair; e++) o[e] = 0;
+  for (int o = 0; o < outer; o++)
+    for (int r = 0; r < 4; r++)
+      for (int i = 0; i < inner; i++) {
+        float* dst = out + ((int64_t{o} * 4 + r) * inner + i) * pair;
+        for (int64_t e = 0; e < pair; e++) dst[e] = 0;
         for (int c = 0; c < 3; c++) {
-          const float* f = at(filter, a, b, c, 3, 3);
-          for (int64_t e = 0; e < pair; e++) o[e] += G[i][c] * f[e];
+          const float* src = in + ((int64_t{o} * 3 + c) * inner + i) * pair;
+          for (int64_t e = 0; e < pair; e++) dst[e] += G[r][c] * src[e];
         }
       }
-  for (int a = 0; a < 3; a++)
-    for (int j = 0; j < 4; j++)
-      for (int i = 0; i < 4; i++) {
-        float* o = t2.data() + ((int64_t{a} * 4 + j) * 4 + i) * pair;
-        for (int64_t e = 0; e < pair; e++) o[e] = 0;
-        for (int b = 0; b < 3; b++) {
-          const float* f = at(t1.data(), a, b, i, 3, 4);
-          for (int64_t e = 0; e < pair; e++) o[e] += G[j][b] * f[e];
-        }
-      }
-  for (int k = 0; k < 4; k++)
-    for (int j = 0; j < 4; j++)
-      for (int i = 0; i < 4; i++) {
-        float* o = u + ((int64_t{k} * 4 + j) * 4 + i) * pair;
-        for (int64_t e = 0; e < pair; e++) o[e] = 0;
-        for (int a = 0; a < 3; a++) {
-          const float* f = at(t2.data(), a, j, i, 4, 4);
-          for (int64_t e = 0; e < pair; e++) o[e] += G[k][a] * f[e];
-        }
-      }
+}
+
+}  // namespace
+
+void winogradFilter(const float* filter, int cin, int cout, float* u) {
+  // Along w ([3·3][3][1] -> [3·3][4][1]), then h ([3][3][4] -> [3][4][4]), then d ([1][3][16]).
+  const int64_t pair = int64_t{cin} * cout;
+  std::vector<float> alongW(int64_t{36} * pair), alongH(int64_t{48} * pair);
+  filterTransformAxis(filter, 9, 1, pair, alongW.data());
+  filterTransformAxis(alongW.data(), 3, 4, pair, alongH.data());
+  filterTransformAxis(alongH.data(), 1, 16, pair, u);
 }
 
 void winogradConv3d(const float* x, int n, int d, int h, int w, int cin, const float* u, int cout,
@@ -205,9 +197,14 @@ void winogradConv3d(const float* x, int n, int d, int h, int w, int cin, const f
   const int64_t tiles = g.n * g.tilesPerImage();
   const int64_t blocks = (tiles + kTiles - 1) / kTiles;
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), blocks)));
+  // Each thread's V and M, allocated here: a std::bad_alloc inside the parallel region would
+  // terminate the process instead of reaching the caller as an exception.
+  const int64_t vSize = int64_t{64} * kTiles * cin, mSize = int64_t{64} * kTiles * cout;
+  std::vector<float> scratch(threads * (vSize + mSize));
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> v(int64_t{64} * kTiles * cin), m(int64_t{64} * kTiles * cout);
+    float* v = scratch.data() + omp_get_thread_num() * (vSize + mSize);
+    float* m = v + vSize;
 #pragma omp for schedule(static)
     for (int64_t block = 0; block < blocks; block++) {
       const int64_t first = block * kTiles;
@@ -215,12 +212,12 @@ void winogradConv3d(const float* x, int n, int d, int h, int w, int cin, const f
       int img, z, yy, xx;
       for (int s = 0; s < count; s++) {
         tileOrigin(g, first + s, img, z, yy, xx);
-        transformInputTile(g, x, img, z, yy, xx, s, v.data());
+        transformInputTile(g, x, img, z, yy, xx, s, v);
       }
-      multiply(v.data(), u, m.data(), cin, cout);
+      multiply(v, u, m, cin, cout);
       for (int s = 0; s < count; s++) {
         tileOrigin(g, first + s, img, z, yy, xx);
-        transformOutputTile(g, m.data(), bias, relu, img, z, yy, xx, s, y);
+        transformOutputTile(g, m, bias, relu, img, z, yy, xx, s, y);
       }
     }
   }

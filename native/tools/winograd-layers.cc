@@ -1,8 +1,7 @@
 // The Winograd kernel (native/src/winograd.cc) against oneDNN's direct convolution with the same
 // bias + ReLU post-op, per 3×3×3 layer of a VNet-16 window: time (median of 6 after a warm-up),
 // speed-up, the filter transform's time and the largest difference between the two outputs.
-//   g++ -O3 -march=native -fopenmp -std=c++17 -DTRACOCO_KERNEL_ONLY native/tools/winograd-layers.cc \
-//       native/src/winograd.cc -ldnnl -o /tmp/winograd-layers
+//   g++ -O3 -march=native -fopenmp -std=c++17 -DTRACOCO_KERNEL_ONLY native/tools/winograd-layers.cc native/src/winograd.cc -ldnnl -o /tmp/winograd-layers
 //   OMP_NUM_THREADS=2 /tmp/winograd-layers
 #include <oneapi/dnnl/dnnl.hpp>
 #include "../src/winograd.h"
@@ -18,7 +17,9 @@ template<class F> double timeit(F f){ std::vector<double> t; for(int r=0;r<7;r++
 void run(int N,int C,int K,int D,int H,int W){
   std::mt19937 rng(1); std::normal_distribution<float> nd(0,1);
   std::vector<float> x((size_t)N*D*H*W*C), wt(27*(size_t)C*K), b(K), y1((size_t)N*D*H*W*K), y2(y1.size());
-  for(auto&v:x)v=nd(rng); for(auto&v:wt)v=nd(rng)*0.1f; for(auto&v:b)v=nd(rng)*0.1f;
+  for (auto& v : x) v = nd(rng);
+  for (auto& v : wt) v = nd(rng) * 0.1f;
+  for (auto& v : b) v = nd(rng) * 0.1f;
   memory::dims src{N,C,D,H,W}, dst{N,K,D,H,W}, wei{K,C,3,3,3}, bias{K};
   auto sd=memory::desc(src,dt::f32,tag::ndhwc), dd=memory::desc(dst,dt::f32,tag::ndhwc), wd=memory::desc(wei,dt::f32,tag::dhwio), bd=memory::desc(bias,dt::f32,tag::x);
   primitive_attr attr; post_ops po; po.append_eltwise(1.f,algorithm::eltwise_relu,0.f,0.f); attr.set_post_ops(po);
