@@ -181,9 +181,10 @@ describe('native conv3d kernels match the tfjs cpu kernels', { skip: skipUnlessN
 });
 
 describe('automatic conv layout', () => {
-  it('uses the plain gemm path for narrow 1x1x1 convolutions and blocked weights otherwise', () => {
+  it('uses the plain gemm path for narrow 1x1x1 convolutions in training and blocked weights otherwise', () => {
     const info = (x: Shape5, f: Shape5, stride: number, pad: 'same' | 'valid') => tf.backend_util.computeConv3DInfo(x, f, stride, 1, pad);
     assert.equal(autoLayout(info([2, 8, 8, 8, 16], [1, 1, 1, 16, 2], 1, 'same')), 'plain');
+    assert.equal(autoLayout(info([2, 8, 8, 8, 16], [1, 1, 1, 16, 2], 1, 'same'), true), 'blocked-weights', 'the fused inference op');
     assert.equal(autoLayout(info([2, 8, 8, 8, 32], [1, 1, 1, 32, 32], 1, 'same')), 'blocked-weights');
     assert.equal(autoLayout(info([2, 8, 8, 8, 1], [3, 3, 3, 1, 16], 1, 'same')), 'blocked-weights');
     assert.equal(autoLayout(info([2, 8, 8, 8, 16], [2, 2, 2, 16, 32], 2, 'valid')), 'blocked-weights');
