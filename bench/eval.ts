@@ -54,6 +54,7 @@ export const spec: BenchSpec<EvalBenchOptions> = {
     const { VNet } = await import('../src/shared/model/vnet.js');
     const { evalModePredictor, slidingWindowPredict, windowStarts, centredPadding } = await import('../src/shared/inference/index.js');
     const { normalizeMinMax } = await import('../src/shared/data/intensity.js');
+    const { winogradCalls } = await import('../src/shared/backend/kernels/winograd.js');
     const backend = await initBackend(o.backend);
     const volume = await loadVolume(o.data);
     const config = { inChannels: 1, classes: 2, filters: o.filters, normalization: 'batchnorm' as const, dropout: true };
@@ -70,8 +71,11 @@ export const spec: BenchSpec<EvalBenchOptions> = {
       }
       return median(times);
     };
-    // Warm-up on a single window: primitive creation and JIT, not a whole volume.
+    // Warm-up on a single window: primitive creation and JIT, not a whole volume. It also counts
+    // the convolutions one window runs through the Winograd path (0 when it is off).
+    const winogradBefore = winogradCalls();
     tf.dispose(model.forward(tf.zeros([1, ...o.patch, 1]) as never, { training: false }));
+    const winogradPerWindow = winogradCalls() - winogradBefore;
     let pytorch: Record<string, unknown> | undefined;
     let ours: number[];
     const unavailable = o.vsPytorch ? pytorchUnavailable() : null;
@@ -120,6 +124,7 @@ export const spec: BenchSpec<EvalBenchOptions> = {
       conv_tflop: round(flops / 1e12, 2),
       effective_gflops: round(flops / 1e9 / (ms / 1000), 1),
       rss_peak_mb: round(process.resourceUsage().maxRSS / 1024, 0),
+      winograd_convs_per_window: winogradPerWindow,
       ...(pytorch ? { pytorch } : {}),
     };
   },
