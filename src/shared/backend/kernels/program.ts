@@ -1,9 +1,9 @@
 /**
  * The inference program (contract in model/inference-program.ts) as one kernel: each step is the
  * fused conv (Winograd or oneDNN) or transposed conv, reading and writing intermediate activations
- * in an arena of this module's own. The arena outlives the call, so the next window of a sliding-window
- * evaluation writes into memory that is already mapped: a fresh 64 MB output per layer costs about
- * as much in first-touch page faults as the convolution itself. Only the last step's output becomes
+ * in an arena of this module's own. The arena outlives the call, so the next window of a
+ * sliding-window evaluation writes into memory that is already mapped: a fresh 64 MB output per
+ * layer costs about as much in first-touch page faults as the convolution itself. Only the last step's output becomes
  * a tfjs tensor; intermediates never escape, which is what makes reusing them safe.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
@@ -77,7 +77,7 @@ function runProgram({ inputs, backend, attrs }: NativeKernelArgs, addon: NativeA
     const epilogue: ConvEpilogue = { bias: bv, relu: step.relu, ...(skip ? { skip } : {}) };
     const input = values[step.input]!;
     if (!runInference(addon, g, input, filter, wv, out, epilogue)) {
-      // oneDNN refused the step (already reported): the cpu kernel's result, copied into place.
+      // Neither Winograd nor oneDNN ran the step (already reported): the cpu kernel's result, copied into place.
       const xInfo = backend.makeTensorInfo(shapes[step.input]!, 'float32', input);
       const y = cpuInference(backend, g, xInfo, filter, epilogue);
       out.set(float32Of(backend, y)!);
