@@ -3,8 +3,9 @@
  * fused conv (Winograd or oneDNN) or transposed conv, reading and writing intermediate activations
  * in an arena of this module's own. The arena outlives the call, so the next window of a
  * sliding-window evaluation writes into memory that is already mapped: a fresh 64 MB output per
- * layer costs about as much in first-touch page faults as the convolution itself. Only the last step's output becomes
- * a tfjs tensor; intermediates never escape, which is what makes reusing them safe.
+ * layer costs about as much in first-touch page faults as the convolution itself. Only the last
+ * step's output becomes a tfjs tensor; intermediates never escape, which is what makes reusing them
+ * safe.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { INFERENCE_PROGRAM_KERNEL, type InferenceStep } from '../../model/inference-program.js';
