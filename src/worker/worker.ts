@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../shared/log.js';
 import { errorMessage } from '../shared/errors.js';
+import { releaseInferenceMemory } from '../shared/backend/index.js';
 import { intensityRange } from '../shared/data/index.js';
 import { evaluateCase, evaluationSettingsFrom, renderMiddleSlices, type EvaluatedCase } from '../shared/evaluation/index.js';
 import { evalModePredictor } from '../shared/inference/index.js';
@@ -379,6 +380,8 @@ export class TrainingWorker {
       );
     } finally {
       if (m.weights !== null) model?.dispose();
+      // Training's steps never use the arena: return its memory until the next evaluation.
+      releaseInferenceMemory();
       this.setState(previous === 'evaluating' ? 'assigned' : previous);
     }
   }

@@ -82,7 +82,12 @@ describe('the inference program kernel', { skip: skipUnlessNative }, () => {
     assert.equal(inferenceArenaBytes(), bytes, 'the second call allocates no new arena memory');
     assert.equal(tf.memory().numTensors, tensors + 1, 'only the output is new');
     assertClose(second.dataSync(), first.dataSync(), { abs: 0 }, 'repeat');
-    tf.dispose([first, second, x]);
+    releaseInferenceArena();
+    assert.equal(inferenceArenaBytes(), 0, 'released');
+    const third = tf.tidy(() => model.forward(x, { training: false }));
+    assert.equal(inferenceArenaBytes(), bytes, 'the next call maps its arena again');
+    assertClose(third.dataSync(), first.dataSync(), { abs: 0 }, 'after release');
+    tf.dispose([first, second, third, x]);
     model.dispose();
   });
 

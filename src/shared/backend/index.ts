@@ -17,6 +17,8 @@ import { threadCount } from './threads.js';
 
 export { setThreadCount, threadCount, THREADS_ENV } from './threads.js';
 export { nativeKernelStats } from './native-backend.js';
+/** Frees the native inference program's arena (kept across the windows of an evaluation). */
+export { releaseInferenceArena as releaseInferenceMemory } from './kernels/program.js';
 
 export type BackendName = 'tensorflow' | 'native' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'native', 'cpu'];
