@@ -20,6 +20,14 @@ export type Architecture = (typeof ARCHITECTURES)[number];
 export const PSEUDO_LABEL_SOURCES = ['peer', 'ground-truth'] as const;
 export type PseudoLabelSource = (typeof PSEUDO_LABEL_SOURCES)[number];
 
+/**
+ * Post-processing of a predicted foreground class before scoring: `small-components` is the
+ * reference's (26-connected components under 8000 voxels dropped), `largest-component` keeps
+ * only the largest (the `nms` option of the UA-MT lineage's LA test scripts).
+ */
+export const POST_PROCESSING = ['none', 'small-components', 'largest-component'] as const;
+export type PostProcessing = (typeof POST_PROCESSING)[number];
+
 /** `{ [name]: value }` for every name of a list (zeroed loss terms, phase timers, ...). */
 export function recordOf<K extends string, V>(names: readonly K[], value: (name: K) => V): Record<K, V> {
   return Object.fromEntries(names.map((n) => [n, value(n)])) as Record<K, V>;

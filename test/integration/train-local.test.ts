@@ -78,6 +78,19 @@ describe('local training (coordinator + workers in one process)', () => {
     assert.equal(post.status, 0, post.stderr);
     // 16x16x16-scale organs are far below 8000 voxels: post-processing removes every prediction.
     assert.ok(JSON.parse(post.stdout).cases.every((c: { dice: number }) => c.dice === 0));
+    // The largest component is a subset of the prediction: a case whose prediction misses the organ
+    // still scores 0 (what the mode keeps is the unit test's).
+    const largest = runCli([...args, ...window, '--post-process', 'largest-component', '--json'], { timeoutMs: 120_000 });
+    assert.equal(largest.status, 0, largest.stderr);
+    const kept = JSON.parse(largest.stdout).cases as { id: string; dice: number }[];
+    assert.deepEqual(kept.map((c) => c.id), report.cases.map((c: { id: string }) => c.id));
+    kept.forEach((c, i) => {
+      assert.ok(c.dice >= 0 && c.dice <= 1, JSON.stringify(c));
+      if (report.cases[i].dice === 0) assert.equal(c.dice, 0, c.id);
+    });
+    const unknown = runCli([...args, ...window, '--post-process', 'biggest']);
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.stderr, /--post-process.*none, small-components, largest-component/);
 
     // The predictions judged as pseudo-labels: at γ = 0.5 with two classes every organ prediction
     // is confident, so the covered share and the missed share of the organ add up to one.

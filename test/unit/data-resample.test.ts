@@ -87,7 +87,7 @@ test('evaluation at scale predicts on the resampled image and scores the stored 
     seen.push(x.shape.slice(1, 4));
     return tfc.tidy(() => tfc.concat([tfc.neg(tfc.sub(x, 0.5)), tfc.sub(x, 0.5)], 4).mul(20)) as import('@tensorflow/tfjs-core').Tensor5D;
   };
-  const settings = { patch: [16, 16, 16] as Shape3, strideXY: 8, strideZ: 8, batch: 1, postProcess: false };
+  const settings = { patch: [16, 16, 16] as Shape3, strideXY: 8, strideZ: 8, batch: 1, postProcess: 'none' as const };
   const half = await evaluateCase(model, { id: 'cube', image, label, shape: s }, { ...settings, scale: 0.5 });
   assert.equal(half.prediction.length, 32 ** 3, 'prediction on the stored grid');
   assert.ok(half.metrics.dice > 0.95, `dice ${half.metrics.dice}`);

@@ -23,7 +23,7 @@ test('with a slice size, windows see resized slices and the probabilities come b
   // Left half dark, right half bright, in every slice.
   const image = Float32Array.from({ length: 24 * 20 * 3 }, (_, i) => (Math.floor(i / (20 * 3)) < 12 ? 0 : 1));
   const seen: { shape: number[]; mean: number }[] = [];
-  const settings = { patch: [32, 32, 1] as Shape3, strideXY: 16, strideZ: 1, batch: 1, postProcess: false, sliceSize: [32, 32] as const };
+  const settings = { patch: [32, 32, 1] as Shape3, strideXY: 16, strideZ: 1, batch: 1, postProcess: 'none' as const, sliceSize: [32, 32] as const };
   const { classes, probabilities } = await predictAtScale(thresholdPredictor(seen), { id: 'c', image, shape }, settings);
   assert.equal(classes, 2);
   assert.equal(probabilities.length, 24 * 20 * 3 * 2);

@@ -4,6 +4,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import type { Shape3 } from '../../shared/volume.js';
+import { POST_PROCESSING, type PostProcessing } from '../../shared/names.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
 import type { SegmentationMetrics } from '../../shared/metrics/index.js';
 import type { ClassMetrics } from '../../shared/metrics/class-metrics.js';
@@ -18,7 +19,8 @@ interface EvalFlags {
   patch: Shape3;
   strideXy: number;
   strideZ: number;
-  postProcess?: boolean;
+  /** true: the bare flag (the reference's small-components). */
+  postProcess?: PostProcessing | true;
   batch: number;
   scale: number;
   backend?: string;
@@ -50,7 +52,7 @@ export function registerEval(program: Command): void {
     .option('--patch <XxYxZ>', 'sliding-window patch', shapeXYZ, [112, 112, 80] as Shape3)
     .option('--stride-xy <n>', 'window stride along x and y', positiveInt, 18)
     .option('--stride-z <n>', 'window stride along z', positiveInt, 4)
-    .option('--post-process', 'drop 26-connected components under 8000 voxels before scoring')
+    .option('--post-process [mode]', `before scoring: ${POST_PROCESSING.join(' | ')}; alone: small-components (26-connected components under 8000 voxels dropped)`, oneOf(POST_PROCESSING))
     .option('--batch <n>', 'windows per forward pass', positiveInt, 1)
     .option('--scale <f>', "the model's training scale (data.scale): predict on the image resampled by it, score on the stored grid", positiveNumber, 1)
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
@@ -97,7 +99,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
         strideXY: flags.strideXy,
         strideZ: flags.strideZ,
         batch: flags.batch,
-        postProcess: Boolean(flags.postProcess),
+        postProcess: flags.postProcess === true ? 'small-components' : (flags.postProcess ?? 'none'),
         scale: flags.scale,
       });
       cases.push(r.metrics);

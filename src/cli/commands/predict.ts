@@ -108,7 +108,7 @@ export async function runPredict(options: PredictFlags): Promise<PredictReport> 
       strideXY: flags.strideXy,
       strideZ: flags.strideZ,
       batch: flags.batch,
-      postProcess: false,
+      postProcess: 'none',
       normalize: flags.normalize,
       scale: flags.scale ?? 1,
     });

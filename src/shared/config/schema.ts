@@ -3,7 +3,7 @@
  * files and the reference code; every default is the reference's Left Atrium setting (GUIDE §5).
  * Unknown fields are errors, so a typo never silently falls back to a default.
  */
-import { ARCHITECTURES, PSEUDO_LABEL_SOURCES } from '../names.js';
+import { ARCHITECTURES, POST_PROCESSING, PSEUDO_LABEL_SOURCES } from '../names.js';
 import { z } from 'zod';
 
 const shape3 = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
@@ -148,8 +148,14 @@ export const evalSchema = z
     patch: shape3.default([112, 112, 80]),
     stride_xy: z.number().int().positive().default(18),
     stride_z: z.number().int().positive().default(4),
-    /** Drop 26-connected components under 8000 voxels before scoring. */
-    post_process: z.boolean().default(false),
+    /**
+     * Post-processing before scoring, per foreground class (names.ts POST_PROCESSING); `true` (the
+     * former boolean) means `small-components`, `false` means `none`.
+     */
+    post_process: z
+      .union([z.boolean(), z.enum(POST_PROCESSING)], { error: `expected ${POST_PROCESSING.map((m) => `'${m}'`).join(', ')}, true or false` })
+      .default('none')
+      .transform((v) => (v === true ? ('small-components' as const) : v === false ? ('none' as const) : v)),
     /** Windows per forward in sliding-window inference. */
     batch: z.number().int().positive().default(1),
     /** Evaluate at most N cases (null: all). */

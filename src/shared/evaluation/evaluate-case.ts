@@ -1,7 +1,8 @@
 /**
  * The reference evaluation protocol for one case (GUIDE §5): eval-mode sliding-window inference
- * (min-max normalised input, softmax averaged over windows, argmax), optional removal of
- * 26-connected components under 8000 voxels, then Dice/Jaccard/95HD/ASD in voxels. Each
+ * (min-max normalised input, softmax averaged over windows, argmax), optional post-processing
+ * (26-connected components under 8000 voxels dropped, or all but the largest), then
+ * Dice/Jaccard/95HD/ASD in voxels. Each
  * foreground class 1…C−1 is scored (GUIDE §5b) and the scores averaged; with two classes the
  * mean is class 1's scores.
  *
@@ -12,7 +13,8 @@
 import { argmaxLabels, slidingWindowPredict, type WindowPredictor } from '../inference/index.js';
 import { normalizeMinMax } from '../data/intensity.js';
 import { resampleLinear, scaledShape } from '../data/resample.js';
-import { removeSmallComponents, DEFAULT_MIN_COMPONENT_VOXELS, type SegmentationMetrics } from '../metrics/index.js';
+import { largestComponent, removeSmallComponents, type SegmentationMetrics } from '../metrics/index.js';
+import type { PostProcessing } from '../names.js';
 import { perClassMetrics, type ClassMetrics } from '../metrics/class-metrics.js';
 import type { Shape3 } from '../volume.js';
 
@@ -24,7 +26,7 @@ export interface EvaluationSettings {
   strideZ: number;
   /** Windows per forward. */
   batch: number;
-  postProcess: boolean;
+  postProcess: PostProcessing;
   /** 'minmax' (default: the reference testing transform) rescales the image to [0, 1] first. */
   normalize?: InputNormalization;
   /** The training scale (`data.scale`, default 1). */
@@ -58,7 +60,7 @@ export interface EvaluationCase {
 export async function evaluateCase(predict: WindowPredictor, c: EvaluationCase, settings: EvaluationSettings): Promise<EvaluatedCase> {
   const { classes, probabilities } = await predictAtScale(predict, c, settings);
   let prediction = argmaxLabels(probabilities, classes);
-  if (settings.postProcess) prediction = postProcessLabels(prediction, c.shape, classes);
+  if (settings.postProcess !== 'none') prediction = postProcessLabels(prediction, c.shape, classes, settings.postProcess);
   return { metrics: { id: c.id, ...scoreLabels(prediction, c.label, c.shape, classes) }, prediction, probabilities };
 }
 
@@ -93,11 +95,13 @@ export function scoreLabels(prediction: Uint8Array, label: Uint8Array, shape: Sh
   return { ...mean, classes: scored.classes };
 }
 
-/** The reference post-processing, per foreground class. */
-export function postProcessLabels(labels: Uint8Array, shape: Shape3, classes: number): Uint8Array {
+/** Post-processing per foreground class (the reference's `small-components` by default). */
+export function postProcessLabels(labels: Uint8Array, shape: Shape3, classes: number, mode: PostProcessing = 'small-components'): Uint8Array {
+  if (mode === 'none') return labels.slice();
   const out = new Uint8Array(labels.length);
   for (let k = 1; k < Math.max(2, classes); k++) {
-    const kept = removeSmallComponents(binaryMask(labels, k), shape, DEFAULT_MIN_COMPONENT_VOXELS);
+    const mask = binaryMask(labels, k);
+    const kept = mode === 'largest-component' ? largestComponent(mask, shape) : removeSmallComponents(mask, shape);
     for (let i = 0; i < out.length; i++) if (kept[i]) out[i] = k;
   }
   return out;
