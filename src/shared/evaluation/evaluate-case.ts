@@ -2,9 +2,8 @@
  * The reference evaluation protocol for one case (GUIDE §5): eval-mode sliding-window inference
  * (min-max normalised input, softmax averaged over windows, argmax), optional post-processing
  * (26-connected components under 8000 voxels dropped, or all but the largest), then
- * Dice/Jaccard/95HD/ASD in voxels. Each
- * foreground class 1…C−1 is scored (GUIDE §5b) and the scores averaged; with two classes the
- * mean is class 1's scores.
+ * Dice/Jaccard/95HD/ASD in voxels. Each foreground class 1…C−1 is scored (GUIDE §5b) and the
+ * scores averaged; with two classes the mean is class 1's scores.
  *
  * A model trained at `data.scale` ≠ 1 predicts on the image resampled to its training scale; the
  * probabilities are resampled back to the stored grid (trilinear) before the argmax, so the
