@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { basename, join } from 'node:path';
 import { mkdirSync, statSync } from 'node:fs';
 import { TracocoError } from '../../shared/errors.js';
@@ -19,8 +19,7 @@ interface EvalFlags {
   patch: Shape3;
   strideXy: number;
   strideZ: number;
-  /** true: the bare flag (the reference's small-components). */
-  postProcess?: PostProcessing | true;
+  postProcess?: PostProcessing;
   batch: number;
   scale: number;
   backend?: string;
@@ -52,7 +51,11 @@ export function registerEval(program: Command): void {
     .option('--patch <XxYxZ>', 'sliding-window patch', shapeXYZ, [112, 112, 80] as Shape3)
     .option('--stride-xy <n>', 'window stride along x and y', positiveInt, 18)
     .option('--stride-z <n>', 'window stride along z', positiveInt, 4)
-    .option('--post-process [mode]', `before scoring: ${POST_PROCESSING.join(' | ')}; alone: small-components (26-connected components under 8000 voxels dropped)`, oneOf(POST_PROCESSING))
+    .addOption(
+      new Option('--post-process [mode]', `before scoring: ${POST_PROCESSING.join(' | ')}; alone: small-components (26-connected components under 8000 voxels dropped)`)
+        .argParser(oneOf(POST_PROCESSING))
+        .preset('small-components'),
+    )
     .option('--batch <n>', 'windows per forward pass', positiveInt, 1)
     .option('--scale <f>', "the model's training scale (data.scale): predict on the image resampled by it, score on the stored grid", positiveNumber, 1)
     .option('--backend <name>', 'tensorflow | native | cpu (default: best available)')
@@ -99,7 +102,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
         strideXY: flags.strideXy,
         strideZ: flags.strideZ,
         batch: flags.batch,
-        postProcess: flags.postProcess === true ? 'small-components' : (flags.postProcess ?? 'none'),
+        postProcess: flags.postProcess ?? 'none',
         scale: flags.scale,
       });
       cases.push(r.metrics);

@@ -12,7 +12,7 @@
 import { argmaxLabels, slidingWindowPredict, type WindowPredictor } from '../inference/index.js';
 import { normalizeMinMax } from '../data/intensity.js';
 import { resampleLinear, scaledShape } from '../data/resample.js';
-import { largestComponent, removeSmallComponents, type SegmentationMetrics } from '../metrics/index.js';
+import { largestComponentPerClass, removeSmallComponents, type SegmentationMetrics } from '../metrics/index.js';
 import type { PostProcessing } from '../names.js';
 import { perClassMetrics, type ClassMetrics } from '../metrics/class-metrics.js';
 import type { Shape3 } from '../volume.js';
@@ -97,10 +97,10 @@ export function scoreLabels(prediction: Uint8Array, label: Uint8Array, shape: Sh
 /** Post-processing per foreground class (the reference's `small-components` by default). */
 export function postProcessLabels(labels: Uint8Array, shape: Shape3, classes: number, mode: PostProcessing = 'small-components'): Uint8Array {
   if (mode === 'none') return labels.slice();
+  if (mode === 'largest-component') return largestComponentPerClass(labels, shape, Math.max(2, classes));
   const out = new Uint8Array(labels.length);
   for (let k = 1; k < Math.max(2, classes); k++) {
-    const mask = binaryMask(labels, k);
-    const kept = mode === 'largest-component' ? largestComponent(mask, shape) : removeSmallComponents(mask, shape);
+    const kept = removeSmallComponents(binaryMask(labels, k), shape);
     for (let i = 0; i < out.length; i++) if (kept[i]) out[i] = k;
   }
   return out;
