@@ -24,17 +24,31 @@ export interface TrainingData {
   shapes: Map<string, Shape3>;
 }
 
+/**
+ * The labelled ids of the train split (`data.labeled_ids`, else the first `data.labeled`) and the
+ * others in their order.
+ */
+export function splitLabeled(train: readonly string[], data: Pick<TracocoConfig['data'], 'labeled' | 'labeled_ids'>, root: string): { labeled: string[]; rest: string[] } {
+  if (data.labeled_ids !== null) {
+    const missing = data.labeled_ids.find((id) => !train.includes(id));
+    if (missing !== undefined) throw new TracocoError(`'${missing}' is not in the train split of ${root}`, { field: 'data.labeled_ids' });
+    const labeled = [...data.labeled_ids];
+    return { labeled, rest: train.filter((id) => !labeled.includes(id)) };
+  }
+  const L = data.labeled;
+  if (train.length < L) {
+    throw new TracocoError(`asks for ${L} labelled cases but the train split of ${root} has ${train.length}`, { field: 'data.labeled' });
+  }
+  return { labeled: train.slice(0, L), rest: train.slice(L) };
+}
+
 export async function loadTrainingData(dataset: Dataset, config: TracocoConfig, logger: Logger): Promise<TrainingData> {
   const train = dataset.ids('train');
-  const { labeled: L, unlabeled: U } = config.data;
-  const labeled = train.slice(0, L);
-  if (labeled.length < L) {
-    throw new TracocoError(`asks for ${L} labelled cases but the train split of ${dataset.root} has ${train.length}`, { field: 'data.labeled' });
-  }
-  const rest = train.slice(L);
+  const { labeled, rest } = splitLabeled(train, config.data, dataset.root);
+  const U = config.data.unlabeled;
   const unlabeled = config.train.semi_supervised ? (U === null ? rest : rest.slice(0, U)) : [];
   if (config.train.semi_supervised && unlabeled.length === 0) {
-    throw new TracocoError(`no unlabelled cases left in the train split of ${dataset.root} after ${L} labelled ones`, { field: 'data.unlabeled' });
+    throw new TracocoError(`no unlabelled cases left in the train split of ${dataset.root} after ${labeled.length} labelled ones`, { field: 'data.unlabeled' });
   }
   const evalSplit = pickEvalSplit(dataset, config.eval.split);
   const allEval = evalSplit ? dataset.ids(evalSplit) : [];

@@ -14,6 +14,11 @@ export const dataSchema = z
     root: z.string().default('./data/la'),
     /** Labelled cases: the first N ids of the train split (the reference's labeled_num). */
     labeled: z.number().int().positive().default(16),
+    /**
+     * Which ids of the train split are labelled, in place of the first `labeled` (null): as many
+     * as `labeled`, which picks a preset's row. The unlabelled ones are then the rest in order.
+     */
+    labeled_ids: z.array(z.string().min(1)).nullable().default(null),
     /** Unlabelled cases: the next N ids of the train split; null = all the rest. */
     unlabeled: z.number().int().nonnegative().nullable().default(null),
     classes: z.number().int().min(2).default(2),
@@ -41,7 +46,16 @@ export const dataSchema = z
      */
     scale: z.number().gt(0).max(4).default(1),
   })
-  .strict();
+  .strict()
+  .superRefine((data, ctx) => {
+    const ids = data.labeled_ids;
+    if (ids === null) return;
+    if (ids.length !== data.labeled) {
+      ctx.addIssue({ code: 'custom', path: ['labeled_ids'], message: `lists ${ids.length} ids but data.labeled is ${data.labeled}: set both` });
+    }
+    const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (repeated !== undefined) ctx.addIssue({ code: 'custom', path: ['labeled_ids'], message: `lists '${repeated}' twice` });
+  });
 
 export const modelSchema = z
   .object({

@@ -60,6 +60,6 @@ export function methodConfig(base: TracocoConfig, method: MethodName, seed: numb
   const every = base.eval.every_epochs !== null ? base.eval.every_epochs * iterationsPerEpoch(base.data.labeled, base.train.batch_size) : base.eval.every;
   let merged = deepMerge(structuredClone(base) as never, spec.overrides as never);
   merged = deepMerge(merged, { seed, eval: { every, every_epochs: null } } as never);
-  if (spec.labelAll) merged = deepMerge(merged, { data: { labeled: trainCases, unlabeled: null } } as never);
+  if (spec.labelAll) merged = deepMerge(merged, { data: { labeled: trainCases, labeled_ids: null, unlabeled: null } } as never);
   return validateConfig(merged, `method '${method}'`);
 }
