@@ -1,8 +1,9 @@
 /**
  * Which cases a run trains and evaluates on, read once by the coordinator: the first
- * `data.labeled` ids of the train split are labelled, the next `data.unlabeled` (default: the
- * rest) unlabelled — the reference's convention — and the `eval.split` ids (falling back to
- * `test` when the dataset has no `eval` split) are evaluated.
+ * `data.labeled` ids of the train split are labelled (the reference's convention), or the ids
+ * `data.labeled_ids` names; the next `data.unlabeled` of the others (default: all) unlabelled;
+ * and the `eval.split` ids (falling back to `test` when the dataset has no `eval` split) are
+ * evaluated.
  *
  * Training cases are resampled by `data.scale` here, once (GUIDE §4); evaluation cases stay on
  * their stored grid, since evaluation scores the stored labels.

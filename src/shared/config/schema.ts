@@ -12,7 +12,7 @@ export const dataSchema = z
   .object({
     /** Dataset root in any layout of GUIDE §4 (MSD dataset.json, reference HDF5 with case lists). */
     root: z.string().default('./data/la'),
-    /** Labelled cases: the first N ids of the train split (the reference's labeled_num). */
+    /** Labelled cases: the first N ids of the train split (the reference's labeled_num), or the N of `labeled_ids`. */
     labeled: z.number().int().positive().default(16),
     /**
      * Which ids of the train split are labelled, in place of the first `labeled` (null): as many
