@@ -106,6 +106,19 @@ describe('local training (coordinator + workers in one process)', () => {
     const skipAll = runCli([...args, ...window, '--skip', '2']);
     assert.notEqual(skipAll.status, 0);
     assert.match(skipAll.stderr, /--skip/);
+    // --exclude names the cases to leave out (e.g. a run's data.labeled_ids), wherever they stand.
+    const firstId = report.cases[0].id as string;
+    const excluded = runCli([...args, ...window, '--exclude', firstId, '--json'], { timeoutMs: 120_000 });
+    assert.equal(excluded.status, 0, excluded.stderr);
+    const e = JSON.parse(excluded.stdout);
+    assert.deepEqual(e.cases.map((c: { id: string }) => c.id), [report.cases[1].id]);
+    assert.equal(e.cases[0].dice, report.cases[1].dice, 'the kept case scores as before');
+    const unknownId = runCli([...args, ...window, '--exclude', `${firstId},no-such-case`]);
+    assert.notEqual(unknownId.status, 0);
+    assert.match(unknownId.stderr, /no-such-case.*--exclude|--exclude.*no-such-case/);
+    const excludeAll = runCli([...args, ...window, '--exclude', report.cases.map((c: { id: string }) => c.id).join(',')]);
+    assert.notEqual(excludeAll.status, 0);
+    assert.match(excludeAll.stderr, /--exclude/);
 
     const bad = runCli(['eval', '--checkpoint', join(tmp.path, 'nope.safetensors'), '--data', dataRoot]);
     assert.notEqual(bad.status, 0);

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
-import { nonNegativeInt, positiveInt, positiveNumber, printResult } from '../options.js';
+import { commaList, nonNegativeInt, positiveInt, positiveNumber, printResult } from '../options.js';
 import { FAULT_KINDS, type FaultKind } from '../chaos/schedule.js';
 import type { ChaosReport } from '../chaos/chaos.js';
 
@@ -59,7 +59,7 @@ export function registerChaos(program: Command): void {
 }
 
 function parseKinds(list: string): FaultKind[] {
-  const kinds = list.split(',').map((k) => k.trim()).filter(Boolean);
+  const kinds = commaList(list);
   for (const k of kinds) {
     if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new TracocoError(`unknown fault kind '${k}' (expected ${FAULT_KINDS.join(', ')})`, { flag: '--kinds' });
   }

@@ -5,7 +5,7 @@ import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import type { Shape3 } from '../../shared/volume.js';
 import { POST_PROCESSING, type PostProcessing } from '../../shared/names.js';
-import { nonNegativeInt, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
+import { commaList, nonNegativeInt, oneOf, positiveInt, positiveNumber, printResult, shapeXYZ, unitInterval } from '../options.js';
 import type { SegmentationMetrics } from '../../shared/metrics/index.js';
 import type { ClassMetrics } from '../../shared/metrics/class-metrics.js';
 import type { ConfidenceCounts, ConfidenceShares } from '../../shared/metrics/confidence.js';
@@ -26,6 +26,7 @@ interface EvalFlags {
   slices?: string;
   confidence?: number;
   skip: number;
+  exclude: string[];
   json?: boolean;
 }
 
@@ -62,6 +63,7 @@ export function registerEval(program: Command): void {
     .option('--slices <dir>', 'write a PNG of the middle slices per case to this directory')
     .option('--confidence <gamma>', "also judge the predictions as pseudo-labels at CRC's threshold gamma (e.g. 0.65): per class, the share of confident voxels that are right, the share of the class covered, over- and under-segmentation", unitInterval)
     .option('--skip <n>', 'leave out the first n cases of the split (e.g. the labelled ones of the training split)', nonNegativeInt, 0)
+    .option('--exclude <ids>', "leave out these cases of the split, comma-separated (e.g. a run's data.labeled_ids)", commaList, [])
     .option('--json', 'print {dice, jaccard, hd95, asd, classes:[{class, dice, ...}], cases:[...]} as one JSON object')
     .action(async (flags: EvalFlags) => {
       const report = await runEval(flags);
@@ -88,8 +90,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
     throw err;
   }
   const classes = model.config.classes;
-  const sources = caseSources(flags, io).slice(flags.skip);
-  if (sources.length === 0) throw new TracocoError(`no cases left to score after skipping ${flags.skip}`, { flag: '--skip' });
+  const sources = leaveOut(caseSources(flags, io), flags.skip, flags.exclude);
   const confidence: ConfidenceCounts[][] = [];
   if (flags.slices) mkdirSync(flags.slices, { recursive: true });
   const cases: EvalReport['cases'] = [];
@@ -120,6 +121,7 @@ export async function runEval(flags: EvalFlags): Promise<EvalReport> {
 }
 
 interface SourceCase {
+  id: string;
   file: string;
   load(classes: number): Promise<{ id: string; image: Float32Array; label: Uint8Array | null; shape: Shape3 }>;
 }
@@ -133,10 +135,10 @@ function caseSources(flags: EvalFlags, io: typeof import('../../shared/io/index.
   }
   if (isDir || flags.data.endsWith('dataset.json')) {
     const dataset = io.openDataset(flags.data);
-    return dataset.ids(flags.split).map((id) => ({ file: `${flags.data} (${id})`, load: (classes: number) => dataset.load(id, { classes }) }));
+    return dataset.ids(flags.split).map((id) => ({ id, file: `${flags.data} (${id})`, load: (classes: number) => dataset.load(id, { classes }) }));
   }
   const id = basename(flags.data).replace(/\.(nii\.gz|nii|h5|hdf5)$/i, '');
-  return [{ file: flags.data, load: (classes: number) => io.loadCase({ id, image: flags.data, label: flags.label ?? null }, { classes }) }];
+  return [{ id, file: flags.data, load: (classes: number) => io.loadCase({ id, image: flags.data, label: flags.label ?? null }, { classes }) }];
 }
 
 function reportTable(r: EvalReport): string {
@@ -159,4 +161,13 @@ function reportTable(r: EvalReport): string {
 
 function fmt(v: number): string {
   return (Number.isFinite(v) ? v.toFixed(4) : 'n/a').padStart(8);
+}
+
+/** The split's cases after `--skip` (the first n) and `--exclude` (named ids, each of which must be in the split). */
+function leaveOut(sources: SourceCase[], skip: number, exclude: readonly string[]): SourceCase[] {
+  const unknown = exclude.find((id) => !sources.some((s) => s.id === id));
+  if (unknown !== undefined) throw new TracocoError(`'${unknown}' is not a case of the split`, { flag: '--exclude' });
+  const kept = sources.slice(skip).filter((s) => !exclude.includes(s.id));
+  if (kept.length === 0) throw new TracocoError(`no cases left to score after --skip ${skip} and --exclude ${exclude.length} case(s)`, { flag: exclude.length > 0 ? '--exclude' : '--skip' });
+  return kept;
 }
