@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { performance } from 'node:perf_hooks';
 import type * as tfType from '@tensorflow/tfjs-core';
 import type { NetworkSpec } from '../../src/shared/model/network.js';
-import { ARCHITECTURES, type Architecture } from '../../src/shared/names.js';
+import { ARCHITECTURES, commaList, type Architecture } from '../../src/shared/names.js';
 import type { Shape3 } from '../../src/shared/volume.js';
 import { median, round } from './stats.js';
 
@@ -31,7 +31,7 @@ export interface CompareSizeOptions extends Record<string, unknown> {
 
 function listOf<T extends string>(choices: readonly T[], what: string): (value: string) => T[] {
   return (value: string) => {
-    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const items = commaList(value);
     const bad = items.filter((s) => !(choices as readonly string[]).includes(s));
     if (items.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected ${what} from ${choices.join(', ')} separated by commas.`);
     return [...new Set(items)] as T[];

@@ -52,11 +52,6 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
   };
 }
 
-/** `a, b,,c` → ['a', 'b', 'c']: comma-separated items, trimmed, empty ones dropped. */
-export function commaList(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
-}
-
 /** Prints a result: one JSON object on stdout with --json, else the human text. */
 export function printResult(json: boolean, value: unknown, text: () => string): void {
   if (json) process.stdout.write(JSON.stringify(value) + '\n');

@@ -28,6 +28,11 @@ export type PseudoLabelSource = (typeof PSEUDO_LABEL_SOURCES)[number];
 export const POST_PROCESSING = ['none', 'small-components', 'largest-component'] as const;
 export type PostProcessing = (typeof POST_PROCESSING)[number];
 
+/** `a, b,,c` → ['a', 'b', 'c']: a comma-separated list of names (a flag, an env variable), trimmed, empty ones dropped. */
+export function commaList(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
 /** `{ [name]: value }` for every name of a list (zeroed loss terms, phase timers, ...). */
 export function recordOf<K extends string, V>(names: readonly K[], value: (name: K) => V): Record<K, V> {
   return Object.fromEntries(names.map((n) => [n, value(n)])) as Record<K, V>;

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { TracocoError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
-import { commaList, nonNegativeInt, positiveInt, positiveNumber, printResult } from '../options.js';
+import { commaList } from '../../shared/names.js';
+import { nonNegativeInt, positiveInt, positiveNumber, printResult } from '../options.js';
 import { FAULT_KINDS, type FaultKind } from '../chaos/schedule.js';
 import type { ChaosReport } from '../chaos/chaos.js';
 

@@ -7,6 +7,7 @@ import type { ConfigInput, TracocoConfig } from '../config/index.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { iterationsPerEpoch } from '../data/batch-sampler.js';
 import { TracocoError } from '../errors.js';
+import { commaList } from '../names.js';
 
 export interface MethodSpec {
   /** What the table calls it. */
@@ -37,7 +38,7 @@ export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
 /** Parses a comma-separated method list, naming an unknown one. */
 export function parseMethods(list: string): MethodName[] {
-  const names = list.split(',').map((m) => m.trim()).filter(Boolean);
+  const names = commaList(list);
   if (names.length === 0) throw new TracocoError('no methods given', { flag: '--methods' });
   for (const n of names) {
     if (!(n in METHODS)) throw new TracocoError(`unknown method '${n}' (expected ${METHOD_NAMES.join(', ')})`, { flag: '--methods' });

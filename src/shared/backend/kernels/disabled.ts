@@ -1,3 +1,5 @@
+import { commaList } from '../../names.js';
+
 /**
  * Native kernels left out at registration: `TRACOCO_NATIVE_DISABLE=Add,Multiply` keeps those on
  * the cpu kernels (profiling, or isolating a numerical difference). Kernels without a cpu
@@ -5,5 +7,5 @@
  * Paths inside a kernel take names here too (`TracocoWinograd`).
  */
 export function disabledNativeKernels(env: NodeJS.ProcessEnv = process.env): Set<string> {
-  return new Set((env.TRACOCO_NATIVE_DISABLE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(commaList(env.TRACOCO_NATIVE_DISABLE ?? ''));
 }
